@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -41,6 +42,51 @@ func TestOriginalConfigsAgainstRealCatalogue(t *testing.T) {
 			}
 			if !warn.Empty() {
 				t.Errorf("unexpected warnings: %s", warn)
+			}
+		})
+	}
+}
+
+// Every example in pipeline-configs/ must decode and validate, so the
+// README's commands run as written.
+func TestShippedExampleConfigs(t *testing.T) {
+	files, err := filepath.Glob("../../pipeline-configs/*.json")
+	if err != nil || len(files) < 5 {
+		t.Fatalf("expected the example configs in pipeline-configs/: %v %v", files, err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kind, err := config.DetectKind(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var warn config.Warnings
+			switch kind {
+			case config.KindPipeline:
+				p, err := config.DecodePipeline(bytes.NewReader(data))
+				if err != nil {
+					t.Fatal(err)
+				}
+				warn, err = p.Validate(prompts.Default(), catalogue{})
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+			default:
+				r, err := config.DecodeJobRequest(bytes.NewReader(data))
+				if err != nil {
+					t.Fatal(err)
+				}
+				warn, err = r.Validate(prompts.Default(), catalogue{})
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+			}
+			if !warn.Empty() {
+				t.Errorf("warnings: %s", warn)
 			}
 		})
 	}

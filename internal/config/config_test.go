@@ -113,7 +113,7 @@ func TestPipelineValidation(t *testing.T) {
 				`stages[0].model_id: missing: set the Bedrock model or inference profile id, e.g. "anthropic.claude-3-haiku-20240307-v1:0"`,
 				"stages[0].input_s3_uri: missing: the first stage reads its records from input_s3_uri (s3://<bucket>/<key or prefix>)",
 				`stages[0].job_name_prefix: missing: set a short name for the stage's batch jobs and S3 folders, e.g. "stage1-classify"`,
-				`stages[0].prompt_config: missing: say which prompt each record gets, e.g. {"mode": "single", "prompt_id": "joke_about_topic"}`,
+				`stages[0].prompt_config: missing: say which prompt each record gets, e.g. {"mode": "single", "prompt_id": "joke_about_topic"} (only embedding models may omit it; they embed the input_text column)`,
 			},
 		},
 		{
@@ -301,7 +301,7 @@ func TestJobRequestValidation(t *testing.T) {
 				"s3_uri: missing: set s3_uri (s3://<bucket>/<key or prefix>) or dataset_id (a Hugging Face dataset id)",
 				`model_id: missing: set the Bedrock model or inference profile id, e.g. "anthropic.claude-3-haiku-20240307-v1:0"`,
 				`job_name_prefix: missing: set a short name for the stage's batch jobs and S3 folders, e.g. "stage1-classify"`,
-				`prompt_config: missing: say which prompt each record gets, e.g. {"mode": "single", "prompt_id": "joke_about_topic"}`,
+				`prompt_config: missing: say which prompt each record gets, e.g. {"mode": "single", "prompt_id": "joke_about_topic"} (only embedding models may omit it; they embed the input_text column)`,
 			},
 		},
 		{

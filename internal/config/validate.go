@@ -93,7 +93,7 @@ func (v *validator) stageChecks(s *Stage, i int) {
 	v.jobNamePrefix(s.JobNamePrefix)
 	v.batchSizes(s.MaxNumJobs, s.MaxRecordsPerJob)
 	if s.PromptConfig == nil {
-		v.errf("prompt_config", `missing: say which prompt each record gets, e.g. {"mode": "single", "prompt_id": "joke_about_topic"}`)
+		v.missingPrompt(s.ModelID)
 	} else {
 		v.promptConfig(*s.PromptConfig, false)
 	}
@@ -153,9 +153,19 @@ func (j *JobRequest) Validate(pr Prompts, m Models) (Warnings, error) {
 	case j.PromptID != "":
 		v.promptConfig(j.EffectivePromptConfig(), true)
 	default:
-		v.errf("prompt_config", `missing: say which prompt each record gets, e.g. {"mode": "single", "prompt_id": "joke_about_topic"}`)
+		v.missingPrompt(j.ModelID)
 	}
 	return v.result()
+}
+
+// missingPrompt reports a stage or request without a prompt, which only an
+// embedding model can run: it embeds the input_text column as it is (as
+// the original did).
+func (v *validator) missingPrompt(modelID string) {
+	if modelID != "" && v.m.Known(modelID) && v.m.IsEmbedding(modelID) {
+		return
+	}
+	v.errf("prompt_config", `missing: say which prompt each record gets, e.g. {"mode": "single", "prompt_id": "joke_about_topic"} (only embedding models may omit it; they embed the input_text column)`)
 }
 
 type validator struct {
