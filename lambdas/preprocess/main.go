@@ -1,0 +1,54 @@
+// Command preprocess is the Lambda that turns a job request into Bedrock
+// batch job files (see internal/preprocess).
+//
+// Environment: BUCKET_NAME (required), HF_ENDPOINT (default
+// https://huggingface.co), HF_TOKEN (optional, never logged),
+// MAX_RECORDS_PER_JOB (default job size), BBO_MIN_RECORDS_PER_JOB (lowers
+// Bedrock's 100-record minimum; for local emulators only), LOG_LEVEL.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/bbo-dev/bbo/internal/awsenv"
+	"github.com/bbo-dev/bbo/internal/lambdaerr"
+	"github.com/bbo-dev/bbo/internal/preprocess"
+	"github.com/bbo-dev/bbo/internal/taskerr"
+)
+
+func main() {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(os.Getenv("LOG_LEVEL")))
+	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+
+	ctx := context.Background()
+	cfg, err := awsenv.Load(ctx)
+	if err != nil {
+		log.Error("start", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	h, err := preprocess.FromEnv(awsenv.S3(cfg), os.Getenv, log)
+	if err != nil {
+		log.Error("start", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	lambda.Start(func(ctx context.Context, raw json.RawMessage) (preprocess.Output, error) {
+		// Decoding here, not in the runtime, keeps the error's taskerr name.
+		var in preprocess.Input
+		if err := json.Unmarshal(raw, &in); err != nil {
+			return preprocess.Output{}, lambdaerr.Convert(taskerr.Wrap(taskerr.InvalidConfig, err))
+		}
+		out, err := h.Handle(ctx, in)
+		if err != nil {
+			log.Error("preprocess failed", slog.String("error", err.Error()))
+			return preprocess.Output{}, lambdaerr.Convert(err)
+		}
+		return out, nil
+	})
+}
