@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/bbo-dev/bbo/internal/jobspec"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -88,27 +89,12 @@ func New(cfg Config) *Service {
 
 // JobConfig describes one Bedrock batch job (the preprocess output's jobs
 // entries and the start task's taskInput).
-type JobConfig struct {
-	JobIndex         int    `json:"job_index"`
-	JobName          string `json:"job_name"`
-	ModelID          string `json:"model_id"`
-	JobNamePrefix    string `json:"job_name_prefix"`
-	S3URIInput       string `json:"s3_uri_input"`
-	S3URIOutput      string `json:"s3_uri_output"`
-	InputParquetPath string `json:"input_parquet_path"`
-	Records          int    `json:"records"`
-}
+type JobConfig = jobspec.JobConfig
 
 // TaskItem is what a finished job's task returns (SendTaskSuccess output):
 // the job's configuration, its ARN and final status, and its manifest
 // (null when Bedrock wrote none).
-type TaskItem struct {
-	JobConfig
-	JobArn   string            `json:"job_arn"`
-	Status   string            `json:"status"`
-	Message  string            `json:"message"`
-	Manifest *batchio.Manifest `json:"manifest"`
-}
+type TaskItem = jobspec.TaskItem
 
 // StartInput is the start-job Lambda's payload.
 type StartInput struct {
@@ -138,7 +124,7 @@ func CheckTimeoutHours(h int) error {
 	return nil
 }
 
-func (j JobConfig) check() error {
+func checkJob(j JobConfig) error {
 	var missing []string
 	for _, f := range []struct{ name, v string }{{"job_name", j.JobName}, {"model_id", j.ModelID},
 		{"s3_uri_input", j.S3URIInput}, {"s3_uri_output", j.S3URIOutput}} {
@@ -182,7 +168,7 @@ func (s *Service) StartJob(ctx context.Context, in StartInput) (StartOutput, err
 	if in.TaskToken == "" {
 		return StartOutput{}, taskerr.New(taskerr.InvalidConfig, "start job %s: taskToken is empty (invoke the start task with waitForTaskToken)", job.JobName)
 	}
-	if err := job.check(); err != nil {
+	if err := checkJob(job); err != nil {
 		return StartOutput{}, err
 	}
 	if err := CheckTimeoutHours(s.cfg.TimeoutHours); err != nil {

@@ -168,7 +168,7 @@ func TestTerminalStates(t *testing.T) {
 				if err := json.Unmarshal([]byte(c.output), &got); err != nil {
 					t.Fatal(err)
 				}
-				if got.JobConfig != jobConfig(3) || got.JobArn != arn || got.Status != tc.status {
+				if got.JobConfig != jobConfig(3) || got.JobARN != arn || got.Status != tc.status {
 					t.Errorf("task item = %+v", got)
 				}
 				switch {

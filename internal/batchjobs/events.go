@@ -153,7 +153,7 @@ func (s *Service) check(ctx context.Context, it tasktokens.Item) (answered bool,
 		if err != nil {
 			return false, err
 		}
-		out, err := json.Marshal(TaskItem{JobConfig: job, JobArn: it.JobArn, Status: status, Message: message, Manifest: manifest})
+		out, err := json.Marshal(TaskItem{JobConfig: job, JobARN: it.JobArn, Status: status, Message: message, Manifest: manifest})
 		if err != nil {
 			return false, taskerr.Wrap(taskerr.Internal, err)
 		}
