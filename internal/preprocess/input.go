@@ -75,18 +75,30 @@ func (h *Handler) open(ctx context.Context, req *config.JobRequest, imgs *s3Imag
 		u.Key += "/"
 	}
 	imgs.base = u
+	// The first image or table file under the prefix decides what the
+	// prefix holds: image input reads either a folder of images or tables
+	// of image paths (such as a previous stage's output).
 	var first *s3io.Object
+	tables := false
 	for obj, err := range s3io.List(ctx, h.S3, u) {
 		if err != nil {
 			return nil, err
 		}
-		first = &obj
-		break
+		if first == nil {
+			first = &obj
+		}
+		if records.IsImageKey(obj.URI.Key) {
+			break
+		}
+		if tableKind(obj.URI.Key) != "" {
+			tables = true
+			break
+		}
 	}
 	if first == nil {
 		return nil, taskerr.New(taskerr.InputNotFound, "nothing found at %s: no such object and no objects under that prefix; check s3_uri", req.S3URI)
 	}
-	if image {
+	if image && !tables {
 		return h.imageFolder(ctx, u, st), nil
 	}
 	return h.tables(ctx, s3io.List(ctx, h.S3, u), true, st, func() error {

@@ -90,7 +90,9 @@ func Prefix(bucket, prev, cur string) s3io.URI {
 	return s3io.URI{Bucket: bucket, Key: InputFolder + "/" + prev + "_to_" + cur + "/"}
 }
 
-// Handle transforms every result file of the previous stage.
+// Handle transforms every result file of the previous stage into this
+// stage's input. For a stage without use_previous_output it only builds the
+// stage's job request from its input_s3_uri.
 func (h *Handler) Handle(ctx context.Context, in Input) (Output, error) {
 	log := h.Log
 	if log == nil {
@@ -102,6 +104,14 @@ func (h *Handler) Handle(ctx context.Context, in Input) (Output, error) {
 	var out Output
 	if h.Bucket == "" {
 		return out, taskerr.New(taskerr.InvalidConfig, "transform has no bucket: set BUCKET_NAME")
+	}
+	if !st.UsePreviousOutput {
+		// The pipeline sends every stage through transform, because only
+		// code can build a job request that omits the stage's absent
+		// optional fields; a stage reading its own input needs nothing else.
+		out.Request = st.JobRequest(st.InputS3URI)
+		log.Info("stage reads its own input", slog.String("s3_uri", st.InputS3URI))
+		return out, nil
 	}
 	if in.Previous.JobNamePrefix == "" || st.JobNamePrefix == "" {
 		return out, taskerr.New(taskerr.InvalidInput, "stage %q: transform needs the job_name_prefix of the stage and of the previous stage %q",

@@ -354,3 +354,21 @@ func TestInputJSON(t *testing.T) {
 		t.Errorf("output JSON %s", b)
 	}
 }
+
+// A stage that reads its own input goes through transform too (the pipeline
+// machine sends every stage here) and only gets its job request built.
+func TestStageWithoutPreviousOutput(t *testing.T) {
+	h := &Handler{Bucket: "bkt"}
+	in := Input{Stage: config.Stage{StageName: "classify", ModelID: "anthropic.claude-3-haiku-20240307-v1:0",
+		InputS3URI: "s3://bkt/inputs/images/", InputType: "image", JobNamePrefix: "stage1",
+		PromptConfig: &config.PromptConfig{Mode: "single", PromptID: "classify_clothing_category"}, MaxRecordsPerJob: 100}}
+	out, err := h.Handle(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := out.Request
+	if r.S3URI != "s3://bkt/inputs/images/" || r.JobNamePrefix != "stage1" || r.InputType != "image" || r.ImageColumn != "image_path" ||
+		r.PromptConfig == nil || r.PromptConfig.PromptID != "classify_clothing_category" || r.StageName != "classify" || out.Summary.Files != 0 {
+		t.Fatalf("request = %+v", r)
+	}
+}
