@@ -246,12 +246,12 @@ func TestJobName(t *testing.T) {
 		index        int
 		run, want    string
 	}{
-		{"plain", "clothing-stage1", 0, "a1b2c3d4-e5f6", "clothing-stage1-part-0000-a1b2c3"},
-		{"sanitized", "my_job  name!!", 12, "x", "my-job-name-part-0012-x"},
+		{"plain", "clothing-stage1", 0, "a1b2c3d4-e5f6", "clothing-stage1-part-0000-c86054"},
+		{"sanitized", "my_job  name!!", 12, "x", "my-job-name-part-0012-2d7116"},
 		{"no run id", "p", 3, "--", "p-part-0003"},
-		{"empty prefix", "__", 0, "abcdef", "job-part-0000-abcdef"},
-		{"cut to fit", strings.Repeat("a", 40) + "-" + strings.Repeat("b", 40), 1, "zzzzzzzz", strings.Repeat("a", 40) + "-bbbbb-part-0001-zzzzzz"},
-		{"cut at dash", strings.Repeat("a", 45) + "-bbbb", 1, "zzzzzz", strings.Repeat("a", 45) + "-part-0001-zzzzzz"},
+		{"empty prefix", "__", 0, "abcdef", "job-part-0000-bef57e"},
+		{"cut to fit", strings.Repeat("a", 40) + "-" + strings.Repeat("b", 40), 1, "zzzzzzzz", strings.Repeat("a", 40) + "-bbbbb-part-0001-c129db"},
+		{"cut at dash", strings.Repeat("a", 45) + "-bbbb", 1, "zzzzzz", strings.Repeat("a", 45) + "-part-0001-95fbeb"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

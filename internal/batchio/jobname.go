@@ -1,6 +1,8 @@
 package batchio
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"strings"
@@ -20,19 +22,21 @@ func IndexName(i int) string { return fmt.Sprintf("%04d", i) }
 // "<prefix>-part-<NNNN>-<run6>": prefix sanitized (characters other than
 // letters, digits and '-' become '-', runs of '-' collapse, leading and
 // trailing '-' go; "job" if nothing is left) and cut so the name fits 63
-// characters; run6 is the first six letters or digits of runID (e.g. from
-// the execution id), omitted if runID has none. The result matches
-// Bedrock's jobName pattern.
+// characters; run6 is six hex digits of the SHA-256 of runID (the
+// execution name), omitted if runID has no letter or digit. Hashing the
+// whole run id keeps names of different executions apart even when their
+// names share a prefix (nested stage executions do), so a rerun never
+// reuses an earlier run's job through the idempotency token. The result
+// matches Bedrock's jobName pattern.
 func JobName(prefix string, index int, runID string) string {
-	run := make([]byte, 0, 6)
-	for i := 0; i < len(runID) && len(run) < 6; i++ {
-		if isAlnum(runID[i]) {
-			run = append(run, runID[i])
-		}
+	run := ""
+	if strings.IndexFunc(runID, func(r rune) bool { return r < 128 && isAlnum(byte(r)) }) >= 0 {
+		h := sha256.Sum256([]byte(runID))
+		run = hex.EncodeToString(h[:3])
 	}
 	suffix := "-part-" + IndexName(index)
-	if len(run) > 0 {
-		suffix += "-" + string(run)
+	if run != "" {
+		suffix += "-" + run
 	}
 	p := sanitizePrefix(prefix)
 	if max := MaxJobNameLen - len(suffix); len(p) > max {

@@ -93,6 +93,9 @@ type Options struct {
 	Observer func(asl.Event)
 	// Events sees every Bedrock job state change event.
 	Events func(json.RawMessage)
+	// Clock drives the state machines' waits and retry delays (default
+	// the wall clock); tests pass a faster one.
+	Clock asl.Clock
 }
 
 // Env is a running local environment. Close it when done.
@@ -187,6 +190,9 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	e.rt = asl.NewRuntime()
 	e.rt.Region, e.rt.Account = Region, AccountID
 	e.rt.Observer = opts.Observer
+	if opts.Clock != nil {
+		e.rt.Clock = opts.Clock
+	}
 	e.rt.EnableNestedExecutions()
 	sfnURL, err := e.serve(sfnapi.NewHandler(callbacks{e.rt}))
 	if err != nil {
@@ -209,7 +215,9 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	}
 
 	e.jobs = batchjobs.New(batchjobs.Config{
-		Bedrock: bedrock.NewFromConfig(awsenv.Static(bedrockURL)),
+		// No SDK retries against the emulator: throttling then reaches the
+		// state machine, whose Retry shows in the execution history.
+		Bedrock: bedrock.NewFromConfig(awsenv.Static(bedrockURL), func(o *bedrock.Options) { o.RetryMaxAttempts = 1 }),
 		S3:      e.s3c,
 		SFN:     sfn.NewFromConfig(awsenv.Static(sfnURL)),
 		Store:   tasktokens.New(ddbc, taskTable),

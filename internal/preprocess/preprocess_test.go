@@ -180,7 +180,7 @@ func TestCSVSingleMode(t *testing.T) {
 		t.Errorf("summary %+v", out.Summary)
 	}
 	j := out.Jobs[1]
-	want := `{"job_index":1,"job_name":"p1-part-0001-run123","model_id":"` + claude + `","job_name_prefix":"p1","s3_uri_input":"s3://bkt/batch_inputs_json/p1/0001.jsonl","s3_uri_output":"s3://bkt/batch_outputs_json/p1/0001/","input_parquet_path":"s3://bkt/batch_inputs_parquet/p1/0001.snappy.parquet","records":150}`
+	want := `{"job_index":1,"job_name":"p1-part-0001-7e00a8","model_id":"` + claude + `","job_name_prefix":"p1","s3_uri_input":"s3://bkt/batch_inputs_json/p1/0001.jsonl","s3_uri_output":"s3://bkt/batch_outputs_json/p1/0001/","input_parquet_path":"s3://bkt/batch_inputs_parquet/p1/0001.snappy.parquet","records":150}`
 	if b, _ := json.Marshal(j); string(b) != want {
 		t.Errorf("job config\n got %s\nwant %s", b, want)
 	}
