@@ -100,19 +100,20 @@ type Options struct {
 
 // Env is a running local environment. Close it when done.
 type Env struct {
-	opts     Options
-	log      *slog.Logger
-	rt       *asl.Runtime
-	single   *asl.Machine
-	pipeline *asl.Machine
-	bedrock  *localbedrock.Server
-	jobs     *batchjobs.Service
-	s3c      *s3.Client
-	servers  []*http.Server
-	s3URL    string
-	outbox   string
-	stop     context.CancelFunc
-	wg       sync.WaitGroup
+	opts       Options
+	log        *slog.Logger
+	rt         *asl.Runtime
+	single     *asl.Machine
+	pipeline   *asl.Machine
+	bedrock    *localbedrock.Server
+	jobs       *batchjobs.Service
+	s3c        *s3.Client
+	servers    []*http.Server
+	s3URL      string
+	bedrockURL string
+	outbox     string
+	stop       context.CancelFunc
+	wg         sync.WaitGroup
 }
 
 // Start brings up the local services and loads the state machines.
@@ -209,7 +210,7 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	bedrockURL, err := e.serve(e.bedrock)
+	e.bedrockURL, err = e.serve(e.bedrock)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +218,7 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	e.jobs = batchjobs.New(batchjobs.Config{
 		// No SDK retries against the emulator: throttling then reaches the
 		// state machine, whose Retry shows in the execution history.
-		Bedrock: bedrock.NewFromConfig(awsenv.Static(bedrockURL), func(o *bedrock.Options) { o.RetryMaxAttempts = 1 }),
+		Bedrock: bedrock.NewFromConfig(awsenv.Static(e.bedrockURL), func(o *bedrock.Options) { o.RetryMaxAttempts = 1 }),
 		S3:      e.s3c,
 		SFN:     sfn.NewFromConfig(awsenv.Static(sfnURL)),
 		Store:   tasktokens.New(ddbc, taskTable),
@@ -465,4 +466,3 @@ func firstNonEmpty(v ...string) string {
 	}
 	return ""
 }
-
