@@ -217,6 +217,7 @@ type outCol struct {
 	name string
 	kind int
 	src  string // previous column, for fromColumn
+	alt  string // previous column used when src is empty, for fromColumn
 }
 
 // plan is the output schema of a stage's transform and how to fill it.
@@ -262,6 +263,12 @@ func newPlan(st *config.Stage, prevStage string, in []string, log *slog.Logger) 
 	for _, n := range in {
 		keep, book := renamed[n]
 		switch {
+		case n == records.IDColumn && has(requests.RequestIDColumn):
+			// The next stage's record is the previous stage's request: after
+			// expanded mode several requests share a record_id, and their
+			// ids (<record_id>-001, ...) keep them apart. Elsewhere the two
+			// are equal.
+			set(outCol{name: n, kind: fromColumn, src: requests.RequestIDColumn, alt: n})
 		case !book:
 			set(outCol{name: n, kind: fromColumn, src: n})
 		case keep:
@@ -345,12 +352,13 @@ func (p *plan) lookup(category string) (string, bool) {
 // fileCols is the plan bound to one file's header.
 type fileCols struct {
 	idx      []int // previous column index per output column, -1 if none
+	alt      []int // fallback column index per output column, -1 if none
 	category int   // index of the category column, -1 if none
 	response int   // index of the response column, -1 if none
 }
 
 func (p *plan) bind(h *records.Header) fileCols {
-	fc := fileCols{idx: make([]int, len(p.cols)), category: -1, response: -1}
+	fc := fileCols{idx: make([]int, len(p.cols)), alt: make([]int, len(p.cols)), category: -1, response: -1}
 	index := func(n string) int {
 		if h == nil {
 			return -1
@@ -361,9 +369,12 @@ func (p *plan) bind(h *records.Header) fileCols {
 		return -1
 	}
 	for i, c := range p.cols {
-		fc.idx[i] = -1
+		fc.idx[i], fc.alt[i] = -1, -1
 		if c.kind == fromColumn {
 			fc.idx[i] = index(c.src)
+			if c.alt != "" {
+				fc.alt[i] = index(c.alt)
+			}
 		}
 	}
 	fc.category = index(CategoryColumn)
@@ -386,10 +397,12 @@ func (p *plan) row(fc *fileCols, rec *records.Record, vals []string) (unmapped b
 	for i, c := range p.cols {
 		switch c.kind {
 		case fromColumn:
+			vals[i] = ""
 			if j := fc.idx[i]; j >= 0 {
 				vals[i] = rec.Values[j]
-			} else {
-				vals[i] = ""
+			}
+			if j := fc.alt[i]; vals[i] == "" && j >= 0 {
+				vals[i] = rec.Values[j]
 			}
 		case fromCategory:
 			vals[i] = category

@@ -372,3 +372,35 @@ func TestStageWithoutPreviousOutput(t *testing.T) {
 		t.Fatalf("request = %+v", r)
 	}
 }
+
+// After an expanded stage several rows share a record_id; the next stage's
+// records take the request ids, which are unique.
+func TestAfterExpandedStage(t *testing.T) {
+	c := newS3(t)
+	prev := writeTable(t, c, "batch_output_parquet/review/0000.snappy.parquet",
+		[]string{"record_id", "text", "request_id", "prompt_id", "response", "error"},
+		[][]string{
+			{"p1", "shirt", "p1-001", "extract_color", "Color: red", ""},
+			{"p1", "shirt", "p1-002", "extract_size", "Size: M", ""},
+			{"p2", "rake", "p2", "classify_product", "garden", ""},
+		})
+	h := &Handler{S3: c, Bucket: "bkt"}
+	out, err := h.Handle(context.Background(), Input{
+		Stage: config.Stage{StageName: "summarize", ModelID: "anthropic.claude-3-haiku-20240307-v1:0", UsePreviousOutput: true,
+			JobNamePrefix: "summary", PromptConfig: &config.PromptConfig{Mode: "single", PromptID: "joke_about_topic"}},
+		StageIndex: 1,
+		Previous:   Previous{StageName: "review", JobNamePrefix: "review", OutputPaths: []string{prev}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := readTable(t, c, Prefix("bkt", "review", "summary").Join("0000.snappy.parquet").String())
+	for _, id := range []string{"p1-001", "p1-002", "p2"} {
+		if tb.rows[id] == nil {
+			t.Fatalf("no row %s in %v (request ids must become record ids)", id, tb.rows)
+		}
+	}
+	if got := tb.rows["p1-002"]["review_response"]; got != "Size: M" || out.Summary.Rows != 3 {
+		t.Fatalf("row p1-002 = %v, summary %+v", tb.rows["p1-002"], out.Summary)
+	}
+}
