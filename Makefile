@@ -4,7 +4,7 @@ PKGS     ?= ./...
 BIN      ?= bin
 BENCHTIME ?= 1x
 
-.PHONY: help build test lint fmt bench fuzz demo clean
+.PHONY: help build test lint fmt bench fuzz demo bbo clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -30,8 +30,11 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
 	    echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$${FUZZTIME:-20s} $$pkg || exit 1; \
 	  done; done
 
-demo: ## run the sample pipelines locally, offline
-	@echo "make demo: not built yet — the local runtime (issue 5) lands it. See README 'Status'."
+demo: ## run the sample pipelines locally, offline (stub model, about a second)
+	$(GO) run ./cmd/bbo demo $(DEMO_FLAGS)
+
+bbo: ## build the bbo CLI into $(BIN)/bbo
+	$(GO) build -o $(BIN)/bbo ./cmd/bbo
 
 fmt: ## gofmt the tree
 	gofmt -w $$(git ls-files '*.go')
