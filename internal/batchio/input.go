@@ -5,13 +5,13 @@
 package batchio
 
 import (
+	"github.com/bbo-dev/bbo/internal/jsontext"
+
 	"bufio"
 	"fmt"
 	"io"
-	"unicode/utf8"
 )
 
-const hexDigits = "0123456789abcdef"
 
 // AppendInputLine appends one Bedrock batch input line,
 // {"recordId":"<id>","modelInput":<modelInput>} and a newline, to dst.
@@ -19,51 +19,10 @@ const hexDigits = "0123456789abcdef"
 // modelInput must already be one JSON value and is copied as is.
 func AppendInputLine(dst []byte, recordID string, modelInput []byte) []byte {
 	dst = append(dst, `{"recordId":`...)
-	dst = appendJSONString(dst, recordID)
+	dst = jsontext.AppendString(dst, recordID)
 	dst = append(dst, `,"modelInput":`...)
 	dst = append(dst, modelInput...)
 	return append(dst, "}\n"...)
-}
-
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r != utf8.RuneError || size != 1 {
-				i += size
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // Writer writes Bedrock batch input lines through a buffer and counts the

@@ -1,6 +1,8 @@
 package localbedrock
 
 import (
+	"github.com/bbo-dev/bbo/internal/jsontext"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -9,7 +11,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -403,7 +404,7 @@ func (s *Server) record(j *job, proc models.Processor, w work, rf recordFault, h
 	line = append(line, `,"modelOutput":`...)
 	line = append(line, compact.Bytes()...)
 	line = append(line, `,"recordId":`...)
-	line = appendString(line, w.id)
+	line = jsontext.AppendString(line, w.id)
 	line = append(line, "}\n"...)
 	return result{line: line, ok: true, in: int64(res.Usage.InputTokens), out: int64(res.Usage.OutputTokens)}
 }
@@ -416,13 +417,8 @@ func errorLine(w work, code int, msg string) []byte {
 	line = append(line, `,"error":{"errorCode":`...)
 	line = fmt.Appendf(line, "%d", code)
 	line = append(line, `,"errorMessage":`...)
-	line = appendString(line, msg)
+	line = jsontext.AppendString(line, msg)
 	line = append(line, `},"recordId":`...)
-	line = appendString(line, w.id)
+	line = jsontext.AppendString(line, w.id)
 	return append(line, "}\n"...)
-}
-
-func appendString(dst []byte, s string) []byte {
-	b, _ := json.Marshal(strings.ToValidUTF8(s, "\uFFFD"))
-	return append(dst, b...)
 }

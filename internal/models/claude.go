@@ -1,6 +1,8 @@
 package models
 
 import (
+	"github.com/bbo-dev/bbo/internal/jsontext"
+
 	"fmt"
 	"strings"
 )
@@ -79,7 +81,7 @@ func (c *claude) AppendModelInput(dst []byte, req Request) ([]byte, error) {
 		dst = append(dst, `}},`...)
 	}
 	dst = append(dst, `{"type":"text","text":`...)
-	dst = appendJSONString(dst, req.Prompt)
+	dst = jsontext.AppendString(dst, req.Prompt)
 	return append(dst, `}]}]}`...), nil
 }
 

@@ -1,6 +1,8 @@
 package models
 
 import (
+	"github.com/bbo-dev/bbo/internal/jsontext"
+
 	"fmt"
 	"strings"
 )
@@ -50,7 +52,7 @@ func (l *llama) AppendModelInput(dst []byte, req Request) ([]byte, error) {
 		return dst, err
 	}
 	dst = append(dst, `{"prompt":"`+llamaBefore...)
-	dst = appendJSONStringBody(dst, req.Prompt)
+	dst = jsontext.AppendStringBody(dst, req.Prompt)
 	dst = append(dst, llamaAfter+`","max_gen_len":`...)
 	dst = appendInt(dst, l.maxGenLen)
 	return append(dst, '}'), nil

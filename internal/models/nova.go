@@ -1,6 +1,8 @@
 package models
 
 import (
+	"github.com/bbo-dev/bbo/internal/jsontext"
+
 	"fmt"
 	"strings"
 )
@@ -65,7 +67,7 @@ func (n *nova) AppendModelInput(dst []byte, req Request) ([]byte, error) {
 		dst = append(dst, `}}},`...)
 	}
 	dst = append(dst, `{"text":`...)
-	dst = appendJSONString(dst, req.Prompt)
+	dst = jsontext.AppendString(dst, req.Prompt)
 	dst = append(dst, `}]}],"inferenceConfig":{"maxTokens":`...)
 	dst = appendInt(dst, n.maxTokens)
 	return append(dst, `}}`...), nil

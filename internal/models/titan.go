@@ -1,6 +1,8 @@
 package models
 
 import (
+	"github.com/bbo-dev/bbo/internal/jsontext"
+
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -53,7 +55,7 @@ func (t *titanEmbed) AppendModelInput(dst []byte, req Request) ([]byte, error) {
 		}
 	}
 	dst = append(dst, `{"inputText":`...)
-	dst = appendJSONString(dst, req.Prompt)
+	dst = jsontext.AppendString(dst, req.Prompt)
 	dst = append(dst, `,"dimensions":`...)
 	dst = appendInt(dst, t.dims)
 	return append(dst, `,"normalize":true}`...), nil

@@ -1,6 +1,8 @@
 package records
 
 import (
+	"github.com/bbo-dev/bbo/internal/jsontext"
+
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -282,7 +284,7 @@ func (a *pqAssembler) one(buf []byte, n *pqNode) []byte {
 			return buf
 		}
 		text := string(buf[start:])
-		return appendJSONString(buf[:start], text)
+		return jsontext.AppendString(buf[:start], text)
 	}
 	if n.list {
 		rep := n.children[0]
@@ -298,7 +300,7 @@ func (a *pqAssembler) one(buf []byte, n *pqNode) []byte {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = appendJSONString(buf, c.name)
+		buf = jsontext.AppendString(buf, c.name)
 		buf = append(buf, ':')
 		buf = a.emit(buf, c)
 	}
@@ -431,27 +433,4 @@ func appendDecimal(buf []byte, unscaled *big.Int, scale int) []byte {
 	buf = append(buf, s[:len(s)-scale]...)
 	buf = append(buf, '.')
 	return append(buf, s[len(s)-scale:]...)
-}
-
-// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendJSONString(buf []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	buf = append(buf, '"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			buf = append(buf, '\\', byte(r))
-		case r == '\n':
-			buf = append(buf, '\\', 'n')
-		case r == '\r':
-			buf = append(buf, '\\', 'r')
-		case r == '\t':
-			buf = append(buf, '\\', 't')
-		case r < 0x20:
-			buf = append(buf, '\\', 'u', '0', '0', hexDigits[r>>4], hexDigits[r&0xF])
-		default:
-			buf = utf8.AppendRune(buf, r)
-		}
-	}
-	return append(buf, '"')
 }
