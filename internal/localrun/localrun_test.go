@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -19,40 +18,12 @@ import (
 	"github.com/bbo-dev/bbo/internal/s3io"
 )
 
-func startEnv(t *testing.T) *Env {
-	t.Helper()
-	ctx := context.Background()
-	e, err := Start(ctx, Options{DataDir: t.TempDir(), PollInterval: 500 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e
-}
-
 func upload(t *testing.T, e *Env, key string, body []byte) {
 	t.Helper()
 	_, err := e.S3().PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(Bucket), Key: aws.String(key), Body: bytes.NewReader(body)})
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-func run(t *testing.T, e *Env, cfg string) asl.Result {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	x, _, err := e.Run(ctx, "", []byte(cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := x.Wait(ctx)
-	if err != nil {
-		var b strings.Builder
-		asl.FormatHistory(&b, x.History())
-		t.Fatalf("wait: %v\n%s", err, b.String())
-	}
-	return res
 }
 
 func readParquet(t *testing.T, e *Env, uri string) []map[string]string {
@@ -76,14 +47,14 @@ func readParquet(t *testing.T, e *Env, uri string) []map[string]string {
 }
 
 func TestSingleStageJokes(t *testing.T) {
-	e := startEnv(t)
+	e := startWith(t, Options{})
 	dir := t.TempDir()
 	if err := demodata.Topics(filepath.Join(dir, "topics.csv"), 30); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "topics.csv"))
 	upload(t, e, "inputs/topics.csv", b)
-	res := run(t, e, `{"s3_uri":"s3://`+Bucket+`/inputs/topics.csv","job_name_prefix":"jokes","model_id":"anthropic.claude-3-haiku-20240307-v1:0","prompt_id":"joke_about_topic","max_records_per_job":100}`)
+	res := runNamed(t, e, "jokes", `{"s3_uri":"s3://`+Bucket+`/inputs/topics.csv","job_name_prefix":"jokes","model_id":"anthropic.claude-3-haiku-20240307-v1:0","prompt_id":"joke_about_topic","max_records_per_job":100}`)
 	if res.Status != asl.StatusSucceeded {
 		t.Fatalf("status %s: %s %s", res.Status, res.Error, res.Cause)
 	}
@@ -105,7 +76,7 @@ func TestSingleStageJokes(t *testing.T) {
 }
 
 func TestClothingPipeline(t *testing.T) {
-	e := startEnv(t)
+	e := startWith(t, Options{})
 	dir := t.TempDir()
 	items, err := demodata.Images(dir, 24)
 	if err != nil {
@@ -120,7 +91,7 @@ func TestClothingPipeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfgs := strings.ReplaceAll(string(cfg), "batch-inference-bucket-YOUR_ACCOUNT_ID", Bucket)
-	res := run(t, e, cfgs)
+	res := runNamed(t, e, "clothing", cfgs)
 	if res.Status != asl.StatusSucceeded {
 		t.Fatalf("status %s: %s %s\n%s", res.Status, res.Error, res.Cause, res.Output)
 	}
