@@ -7,9 +7,9 @@ BENCHTIME ?= 1x
 .PHONY: help build test lint fmt bench fuzz demo bbo clean
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-build: ## compile every package (Lambda binaries arrive with the Lambdas issue)
+build: lambdas ## compile every package and the seven Lambda binaries (linux/arm64)
 	$(GO) build $(PKGS)
 
 lint: ## go vet + staticcheck + gofmt
@@ -41,3 +41,5 @@ fmt: ## gofmt the tree
 
 clean:
 	rm -rf $(BIN)
+
+include stack/stack.mk
