@@ -12,7 +12,6 @@ import (
 	"io"
 )
 
-
 // AppendInputLine appends one Bedrock batch input line,
 // {"recordId":"<id>","modelInput":<modelInput>} and a newline, to dst.
 // The id is escaped as a JSON string (invalid UTF-8 becomes U+FFFD);
