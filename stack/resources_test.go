@@ -173,10 +173,10 @@ func TestLambdas(t *testing.T) {
 		env              []string
 		descriptionStart string
 	}{
-		{stack.Preprocess, 2048, 900, 2048, []string{"BUCKET_NAME", "HF_ENDPOINT", "LOG_LEVEL"}, "Reads a dataset"},
+		{stack.Preprocess, 1024, 900, 512, []string{"BUCKET_NAME", "HF_ENDPOINT", "LOG_LEVEL"}, "Reads a dataset"},
 		{stack.StartJob, 256, 60, 512, []string{"BUCKET_NAME", "TASK_TABLE", "BEDROCK_ROLE_ARN", "JOB_TIMEOUT_HOURS", "LOG_LEVEL"}, "Submits one Bedrock"},
 		{stack.JobState, 256, 60, 512, []string{"BUCKET_NAME", "TASK_TABLE", "LOG_LEVEL"}, "Turns Bedrock job state"},
-		{stack.Postprocess, 2048, 900, 512, []string{"BUCKET_NAME", "LOG_LEVEL"}, "Joins a job's"},
+		{stack.Postprocess, 1024, 900, 512, []string{"BUCKET_NAME", "LOG_LEVEL"}, "Joins a job's"},
 		{stack.Transform, 1024, 900, 512, []string{"BUCKET_NAME", "LOG_LEVEL"}, "Builds a stage's"},
 		{stack.Validate, 256, 30, 512, []string{"BUCKET_NAME", "LOG_LEVEL"}, "Validates a pipeline"},
 		{stack.Notify, 256, 30, 512, []string{"BUCKET_NAME", "SNS_TOPIC_ARN", "LOG_LEVEL"}, "Publishes the pipeline"},

@@ -167,18 +167,29 @@ func (p *Props) defaults() {
 	}
 }
 
-// lambdaSpec sizes one Lambda. These are initial sizes, to be replaced by
-// measurements (the memprobe figures of the real handlers).
+// lambdaSpec sizes one Lambda.
 type lambdaSpec struct {
 	memoryMB, timeoutSec, ephemeralMB int
 	description                       string
 }
 
+// lambdaSpecs size the functions from the handlers' measured peak heap
+// (internal/memprobe benchmarks), doubled for the garbage collector's
+// headroom and rounded up, and never below what gives the data-path
+// functions a useful share of a vCPU:
+//   - preprocess streams: 12 MB peak heap for 1,000,000 CSV records, plus
+//     two 8 MiB upload buffers and one parquet row group per open job, and
+//     one image (≤ 3.75 MiB, base64'd) at a time; 1,024 MB leaves room for
+//     wide rows. Nothing is written to /tmp.
+//   - postprocess holds one job's request rows (≤ 50,000): 51 MB peak heap
+//     for a 50,000-record job.
+//   - transform streams row by row.
+//   - the control functions hold one event.
 var lambdaSpecs = map[string]lambdaSpec{
-	Preprocess:  {2048, 15 * 60, 2048, "Reads a dataset and writes the Bedrock batch inputs of each job"},
+	Preprocess:  {1024, 15 * 60, 512, "Reads a dataset and writes the Bedrock batch inputs of each job"},
 	StartJob:    {256, 60, 512, "Submits one Bedrock batch job and stores its task token"},
 	JobState:    {256, 60, 512, "Turns Bedrock job state changes (events and polls) into task responses"},
-	Postprocess: {2048, 15 * 60, 512, "Joins a job's Bedrock output with its request rows"},
+	Postprocess: {1024, 15 * 60, 512, "Joins a job's Bedrock output with its request rows"},
 	Transform:   {1024, 15 * 60, 512, "Builds a stage's job request, mapping the previous stage's output"},
 	Validate:    {256, 30, 512, "Validates a pipeline config"},
 	Notify:      {256, 30, 512, "Publishes the pipeline result with presigned links"},
