@@ -18,8 +18,8 @@ lint: ## go vet + staticcheck + gofmt
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
 
-test: lint ## lint, then every unit, fuzz-seed and integration test
-	$(GO) test -count=1 $(PKGS)
+test: lint ## lint, then every unit, fuzz-seed and integration test, with the race detector
+	$(GO) test -race -count=1 $(PKGS)
 
 bench: ## benchmarks with the performance targets (figures in README)
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
