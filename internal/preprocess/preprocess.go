@@ -106,6 +106,12 @@ type Handler struct {
 	// Lower it only for local emulators (env BBO_MIN_RECORDS_PER_JOB):
 	// real Bedrock rejects smaller jobs.
 	MinRecordsPerJob int
+	// ImageConcurrency is how many records ahead of the request builder
+	// have their images fetched at once for input_type "image"; 0 means
+	// DefaultImageConcurrency (8) and 1 fetches one image at a time. It is
+	// also the memory bound: at most this many images, each at most 3.75
+	// MiB, are held at once (30 MiB at 8).
+	ImageConcurrency int
 	// Log receives progress and skip notes; nil means slog.Default().
 	Log *slog.Logger
 }
@@ -223,13 +229,21 @@ func (h *Handler) Handle(ctx context.Context, in Input) (Output, error) {
 		runID = RunIDFor(req)
 	}
 	imgs := &s3Images{api: h.S3}
+	var (
+		src requests.ImageSource = imgs
+		pf  *prefetcher
+	)
+	if req.InputType == config.InputImage {
+		pf = newPrefetcher(imgs.FetchImage, req.ImageColumn, h.imageConcurrency())
+		src = pf
+	}
 	builder, err := requests.New(requests.Options{
 		ModelID:      req.ModelID,
 		PromptConfig: req.EffectivePromptConfig(),
 		InputType:    req.InputType,
 		ImageColumn:  req.ImageColumn,
 		Prompts:      prompts.Default(),
-		Images:       imgs,
+		Images:       src,
 	})
 	if err != nil {
 		return Output{}, taskerr.Wrap(taskerr.InvalidConfig, fmt.Errorf("job request: %w", err))
@@ -238,6 +252,9 @@ func (h *Handler) Handle(ctx context.Context, in Input) (Output, error) {
 	recs, err := h.open(ctx, &req, imgs, st)
 	if err != nil {
 		return Output{}, err
+	}
+	if pf != nil {
+		recs = pf.wrap(ctx, recs)
 	}
 	prefix := req.JobNamePrefix
 	sink := &jobSink{ctx: ctx, api: h.S3, bucket: h.Bucket, prefix: prefix}

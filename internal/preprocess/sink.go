@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"strings"
 
@@ -244,5 +245,34 @@ func (s *s3Images) FetchImage(ctx context.Context, p string) ([]byte, error) {
 	if err := images.CheckSize(size); err != nil {
 		return nil, err
 	}
-	return s3io.ReadAll(ctx, s.api, u, images.MaxBytes)
+	return readImage(ctx, s.api, u, size)
+}
+
+// readImage GETs an image into a slice of exactly its size, so a held image
+// costs its size and no more (the prefetch bound counts on it). headSize is
+// the size a HEAD reported; the GET's own length wins if the object changed.
+func readImage(ctx context.Context, api s3io.API, u s3io.URI, headSize int64) ([]byte, error) {
+	body, size, err := s3io.Open(ctx, api, u)
+	if err != nil {
+		if taskerr.Name(err) == taskerr.InputNotFound {
+			return nil, fmt.Errorf("%s does not exist", u)
+		}
+		return nil, err
+	}
+	defer body.Close()
+	if size <= 0 {
+		size = headSize
+	}
+	if err := images.CheckSize(size); err != nil {
+		return nil, err
+	}
+	data := make([]byte, size)
+	if _, err := io.ReadFull(body, data); err != nil {
+		return nil, taskerr.Wrap(taskerr.Transient, fmt.Errorf("read %s: %w; it was replaced while being read, or the connection broke: retry", u, err))
+	}
+	var extra [1]byte
+	if n, _ := body.Read(extra[:]); n > 0 {
+		return nil, taskerr.Wrap(taskerr.Transient, fmt.Errorf("read %s: it is longer than the %d bytes announced; it was replaced while being read: retry", u, size))
+	}
+	return data, nil
 }
