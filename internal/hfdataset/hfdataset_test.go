@@ -1,6 +1,8 @@
 package hfdataset
 
 import (
+	"github.com/bbo-dev/bbo/internal/s3test"
+
 	"context"
 	"encoding/json"
 	"io"
@@ -9,12 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
-
-	"github.com/bbo-dev/bbo/internal/awsenv"
 	"github.com/bbo-dev/bbo/internal/s3io"
 	"github.com/bbo-dev/bbo/internal/taskerr"
 )
@@ -90,13 +86,8 @@ func TestShardURLs(t *testing.T) {
 
 func TestCopyToS3(t *testing.T) {
 	srv, auth := hub(t)
-	s3srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	t.Cleanup(s3srv.Close)
-	api := awsenv.S3(awsenv.Static(s3srv.URL))
+	api := s3test.New(t, "bkt")
 	ctx := context.Background()
-	if _, err := api.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bkt")}); err != nil {
-		t.Fatal(err)
-	}
 	c := New(srv.URL, "sekret", srv.Client())
 	shards, err := c.CopyToS3(ctx, api, "bkt", "org/ds", "train")
 	if err != nil {

@@ -1,6 +1,8 @@
 package localbedrock_test
 
 import (
+	"github.com/bbo-dev/bbo/internal/s3test"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -19,8 +21,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
 	"github.com/aws/aws-sdk-go-v2/service/bedrock/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/bbo-dev/bbo/internal/awsenv"
 	"github.com/bbo-dev/bbo/internal/backends"
@@ -59,12 +59,7 @@ func (e *env) statuses(arn string) []string {
 
 func newEnv(t *testing.T, mod func(*localbedrock.Config)) *env {
 	t.Helper()
-	s3srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	t.Cleanup(s3srv.Close)
-	s3c := awsenv.S3(awsenv.Static(s3srv.URL))
-	if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
+	s3c := s3test.New(t, bucket)
 	e := &env{s3: s3c, clock: localbedrock.NewManualClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))}
 	cfg := localbedrock.Config{
 		S3: s3c, Backend: backends.NewStub(), Now: e.clock.Now, ExpiryCheck: -1, RetryBackoff: time.Millisecond,

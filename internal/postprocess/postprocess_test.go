@@ -1,22 +1,19 @@
 package postprocess
 
 import (
+	"github.com/bbo-dev/bbo/internal/s3test"
+
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
-	"github.com/bbo-dev/bbo/internal/awsenv"
 	"github.com/bbo-dev/bbo/internal/batchio"
 	"github.com/bbo-dev/bbo/internal/jobspec"
 	"github.com/bbo-dev/bbo/internal/records"
@@ -32,13 +29,7 @@ const (
 
 func newS3(t testing.TB) *s3.Client {
 	t.Helper()
-	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	t.Cleanup(srv.Close)
-	c := awsenv.S3(awsenv.Static(srv.URL))
-	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return s3test.New(t, bucket)
 }
 
 func put(t testing.TB, c *s3.Client, key string, body []byte) {

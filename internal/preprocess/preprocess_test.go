@@ -1,6 +1,8 @@
 package preprocess
 
 import (
+	"github.com/bbo-dev/bbo/internal/s3test"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -19,10 +21,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
-	"github.com/bbo-dev/bbo/internal/awsenv"
 	"github.com/bbo-dev/bbo/internal/config"
 	"github.com/bbo-dev/bbo/internal/hfdataset"
 	"github.com/bbo-dev/bbo/internal/records"
@@ -53,12 +52,7 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	t.Cleanup(srv.Close)
-	c := awsenv.S3(awsenv.Static(srv.URL))
-	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("bkt")}); err != nil {
-		t.Fatal(err)
-	}
+	c := s3test.New(t, "bkt")
 	api := &countingS3{Client: c, gets: map[string]int{}}
 	return &env{api: api, h: &Handler{S3: api, Bucket: "bkt", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}}
 }

@@ -1,31 +1,22 @@
 package s3io
 
 import (
+	"github.com/bbo-dev/bbo/internal/s3test"
+
 	"bytes"
 	"context"
 	"errors"
 	"io"
-	"net/http/httptest"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
-	"github.com/bbo-dev/bbo/internal/awsenv"
 	"github.com/bbo-dev/bbo/internal/taskerr"
 )
 
 func newS3(t *testing.T) *s3.Client {
 	t.Helper()
-	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	t.Cleanup(srv.Close)
-	c := awsenv.S3(awsenv.Static(srv.URL))
-	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("bkt")}); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return s3test.New(t, "bkt")
 }
 
 func TestParseURI(t *testing.T) {

@@ -1,22 +1,19 @@
 package transform
 
 import (
+	"github.com/bbo-dev/bbo/internal/s3test"
+
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
-	"github.com/bbo-dev/bbo/internal/awsenv"
 	"github.com/bbo-dev/bbo/internal/config"
 	"github.com/bbo-dev/bbo/internal/records"
 	"github.com/bbo-dev/bbo/internal/s3io"
@@ -27,13 +24,7 @@ const bucket = "bkt"
 
 func newS3(t testing.TB) *s3.Client {
 	t.Helper()
-	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	t.Cleanup(srv.Close)
-	c := awsenv.S3(awsenv.Static(srv.URL))
-	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return s3test.New(t, bucket)
 }
 
 // writeTable stores a result table (all string columns) and returns its URI.
