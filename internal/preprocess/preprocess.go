@@ -117,8 +117,8 @@ type Handler struct {
 }
 
 // FromEnv builds a Handler from the Lambda environment: BUCKET_NAME
-// (required), HF_ENDPOINT, HF_TOKEN, MAX_RECORDS_PER_JOB and
-// BBO_MIN_RECORDS_PER_JOB.
+// (required), HF_ENDPOINT, HF_TOKEN, MAX_RECORDS_PER_JOB,
+// BBO_MIN_RECORDS_PER_JOB and BBO_IMAGE_CONCURRENCY.
 func FromEnv(api s3io.API, getenv func(string) string, log *slog.Logger) (*Handler, error) {
 	h := &Handler{S3: api, Bucket: getenv("BUCKET_NAME"), HF: hfdataset.FromEnv(getenv), Log: log}
 	if h.Bucket == "" {
@@ -127,7 +127,8 @@ func FromEnv(api s3io.API, getenv func(string) string, log *slog.Logger) (*Handl
 	for _, e := range []struct {
 		name string
 		dst  *int
-	}{{"MAX_RECORDS_PER_JOB", &h.DefaultMaxRecordsPerJob}, {"BBO_MIN_RECORDS_PER_JOB", &h.MinRecordsPerJob}} {
+	}{{"MAX_RECORDS_PER_JOB", &h.DefaultMaxRecordsPerJob}, {"BBO_MIN_RECORDS_PER_JOB", &h.MinRecordsPerJob},
+		{"BBO_IMAGE_CONCURRENCY", &h.ImageConcurrency}} {
 		v := strings.TrimSpace(getenv(e.name))
 		if v == "" {
 			continue

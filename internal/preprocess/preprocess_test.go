@@ -538,9 +538,9 @@ func TestInputDecoding(t *testing.T) {
 }
 
 func TestFromEnv(t *testing.T) {
-	vars := map[string]string{"BUCKET_NAME": "b", "MAX_RECORDS_PER_JOB": "500", "BBO_MIN_RECORDS_PER_JOB": "5", "HF_ENDPOINT": "http://hub"}
+	vars := map[string]string{"BUCKET_NAME": "b", "MAX_RECORDS_PER_JOB": "500", "BBO_MIN_RECORDS_PER_JOB": "5", "HF_ENDPOINT": "http://hub", "BBO_IMAGE_CONCURRENCY": "16"}
 	h, err := FromEnv(nil, func(k string) string { return vars[k] }, nil)
-	if err != nil || h.Bucket != "b" || h.DefaultMaxRecordsPerJob != 500 || h.MinRecordsPerJob != 5 || h.HF.Endpoint() != "http://hub" {
+	if err != nil || h.Bucket != "b" || h.DefaultMaxRecordsPerJob != 500 || h.MinRecordsPerJob != 5 || h.HF.Endpoint() != "http://hub" || h.ImageConcurrency != 16 {
 		t.Fatalf("FromEnv = %+v, %v", h, err)
 	}
 	vars["MAX_RECORDS_PER_JOB"] = "lots"
