@@ -323,7 +323,10 @@ func stubString(seed uint64, key, desc string) string {
 	case lk == "size" || strings.Contains(ld, "size"):
 		return sizes[n%uint64(len(sizes))]
 	}
-	return fmt.Sprintf("stub %s %04x", strings.ToLower(key), uint16(n))
+	// key is the field's path in the answer (".title", ".size.waist"): name
+	// the value after its last segment.
+	name := lk[strings.LastIndexByte(lk, '.')+1:]
+	return fmt.Sprintf("stub %s %04x", name, uint16(n))
 }
 
 func writeObject(b *strings.Builder, obj []field, seed uint64, path, indent string) {
