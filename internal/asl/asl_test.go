@@ -730,3 +730,23 @@ func TestExecutionControl(t *testing.T) {
 		}
 	})
 }
+
+// State data over 256 KiB fails with States.DataLimitExceeded, as in AWS,
+// and no Catch can take it.
+func TestDataLimitExceeded(t *testing.T) {
+	rt, _ := newTestRuntime()
+	big := strings.Repeat("x", MaxPayloadBytes)
+	rt.Handle("arn:test:big", TaskHandlerFunc(func(context.Context, TaskCall) (json.RawMessage, error) {
+		return json.Marshal(map[string]string{"blob": big})
+	}))
+	res, _ := run(t, rt, `{"StartAt":"T","States":{
+		"T":{"Type":"Task","Resource":"arn:test:big","Catch":[{"ErrorEquals":["States.ALL"],"Next":"C"}],"End":true},
+		"C":{"Type":"Pass","End":true}}}`, `{}`)
+	if res.Status != StatusFailed || res.Error != ErrDataLimitExceeded || !strings.Contains(res.Cause, `state "T"`) {
+		t.Fatalf("result %+v, want FAILED with %s naming the state", res, ErrDataLimitExceeded)
+	}
+	res, _ = run(t, rt, single(`{"Type":"Pass","Result":{"small":true},"End":true}`), `{}`)
+	if res.Status != StatusSucceeded {
+		t.Fatalf("small output: %+v", res)
+	}
+}

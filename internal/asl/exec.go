@@ -103,9 +103,20 @@ func (x *Execution) runState(ctx context.Context, s *State, input any) (any, str
 		x.emit(Event{Type: EventStateFailed, State: s.Name, Error: err.Name, Cause: err.Cause})
 		return nil, "", err
 	}
-	x.emit(Event{Type: EventStateExited, State: s.Name, Output: encodeJSON(out)})
+	enc := encodeJSON(out)
+	if len(enc) > MaxPayloadBytes {
+		err = &Error{Name: ErrDataLimitExceeded, Cause: fmt.Sprintf("state %q: output is %d bytes, over Step Functions' %d-byte limit for state data",
+			s.Name, len(enc), MaxPayloadBytes)}
+		x.emit(Event{Type: EventStateFailed, State: s.Name, Error: err.Name, Cause: err.Cause})
+		return nil, "", err
+	}
+	x.emit(Event{Type: EventStateExited, State: s.Name, Output: enc})
 	return out, next, nil
 }
+
+// MaxPayloadBytes is Step Functions' limit on the data a state passes on
+// (256 KiB); the interpreter enforces it so local runs fail where AWS would.
+const MaxPayloadBytes = 256 * 1024
 
 func (s *State) following() string {
 	if s.end {

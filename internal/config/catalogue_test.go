@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/bbo-dev/bbo/internal/config"
@@ -89,5 +90,18 @@ func TestShippedExampleConfigs(t *testing.T) {
 				t.Errorf("warnings: %s", warn)
 			}
 		})
+	}
+}
+
+func TestMaxNumJobsAboveExecutionLimit(t *testing.T) {
+	r := config.JobRequest{S3URI: "s3://b/in.csv", JobNamePrefix: "p", ModelID: "anthropic.claude-3-haiku-20240307-v1:0",
+		PromptID: "joke_about_topic", MaxNumJobs: config.MaxJobsPerExecution + 1}
+	_, err := r.Validate(prompts.Default(), catalogue{})
+	if err == nil || !strings.Contains(err.Error(), "max_num_jobs") || !strings.Contains(err.Error(), "raise max_records_per_job") {
+		t.Fatalf("err = %v", err)
+	}
+	r.MaxNumJobs = config.MaxJobsPerExecution
+	if _, err := r.Validate(prompts.Default(), catalogue{}); err != nil {
+		t.Fatalf("max_num_jobs at the limit: %v", err)
 	}
 }

@@ -246,8 +246,12 @@ func (v *validator) jobNamePrefix(p string) {
 }
 
 func (v *validator) batchSizes(maxJobs, perJob int) {
-	if maxJobs < 0 {
+	switch {
+	case maxJobs < 0:
 		v.errf("max_num_jobs", "is %d: use 0 or leave it out for no cap, or a positive number of jobs", maxJobs)
+	case maxJobs > MaxJobsPerExecution:
+		v.errf("max_num_jobs", "is %d: one execution runs at most %d jobs (Step Functions' 256 KB state limit); raise max_records_per_job (up to %d) instead",
+			maxJobs, MaxJobsPerExecution, MaxRecordsPerJob)
 	}
 	if perJob != 0 && (perJob < MinRecordsPerJob || perJob > MaxRecordsPerJob) {
 		v.errf("max_records_per_job", "is %d: Bedrock batch jobs take at least %d and at most %d records; set a value in %d..%d (default %d)",

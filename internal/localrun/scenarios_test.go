@@ -18,6 +18,7 @@ import (
 	"github.com/bbo-dev/bbo/internal/asl"
 	"github.com/bbo-dev/bbo/internal/awsenv"
 	"github.com/bbo-dev/bbo/internal/batchio"
+	"github.com/bbo-dev/bbo/internal/config"
 	"github.com/bbo-dev/bbo/internal/demodata"
 	"github.com/bbo-dev/bbo/internal/records"
 )
@@ -343,5 +344,24 @@ func TestRoundTrip200k(t *testing.T) {
 	}
 	if n != 200_000 {
 		t.Fatalf("%d rows in the output parquet, want 200000", n)
+	}
+}
+
+// The most jobs one execution runs (200) fit Step Functions' 256 KB state
+// limit, which the interpreter enforces; one more is refused up front.
+func TestMaxJobsWithinStateLimit(t *testing.T) {
+	e := startWith(t, Options{MaxConcurrentJobs: 20})
+	topicsCSV(t, e, config.MaxJobsPerExecution)
+	res := runNamed(t, e, "many-jobs-with-a-long-execution-name-to-make-payloads-large", fmt.Sprintf(jokes, 1))
+	if res.Status != asl.StatusSucceeded {
+		t.Fatalf("status %s: %s %s", res.Status, res.Error, res.Cause)
+	}
+	if o := decodeOut(t, res); len(o.OutputPaths) != config.MaxJobsPerExecution {
+		t.Fatalf("%d outputs, want %d", len(o.OutputPaths), config.MaxJobsPerExecution)
+	}
+	topicsCSV(t, e, config.MaxJobsPerExecution+1)
+	res = runNamed(t, e, "too-many", fmt.Sprintf(jokes, 1))
+	if res.Status != asl.StatusFailed || res.Error != "InvalidConfig" || !strings.Contains(res.Cause, "raise max_records_per_job") {
+		t.Fatalf("status %s %s %s", res.Status, res.Error, res.Cause)
 	}
 }

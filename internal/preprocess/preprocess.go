@@ -258,7 +258,7 @@ func (h *Handler) Handle(ctx context.Context, in Input) (Output, error) {
 		recs = pf.wrap(ctx, recs)
 	}
 	prefix := req.JobNamePrefix
-	sink := &jobSink{ctx: ctx, api: h.S3, bucket: h.Bucket, prefix: prefix}
+	sink := &jobSink{ctx: ctx, api: h.S3, bucket: h.Bucket, prefix: prefix, perJob: lim.MaxRecordsPerJob}
 	packer, err := batchio.NewPacker(lim, batchio.JobSink[requests.Row](sink))
 	if err != nil {
 		return Output{}, taskerr.Wrap(taskerr.InvalidConfig, err)

@@ -562,3 +562,22 @@ func FuzzInputUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+// One execution runs at most config.MaxJobsPerExecution jobs: an input that
+// needs more fails before any job is submitted, saying what to change.
+func TestTooManyJobsForOneExecution(t *testing.T) {
+	e := newEnv(t)
+	e.h.MinRecordsPerJob = 1
+	var b strings.Builder
+	b.WriteString("topic\n")
+	for i := range config.MaxJobsPerExecution + 1 {
+		fmt.Fprintf(&b, "t%d\n", i)
+	}
+	e.put(t, "inputs/many.csv", []byte(b.String()))
+	in := Input{Request: config.JobRequest{S3URI: "s3://bkt/inputs/many.csv", JobNamePrefix: "many",
+		ModelID: "anthropic.claude-3-haiku-20240307-v1:0", PromptID: "joke_about_topic", MaxRecordsPerJob: 1}, RunID: "r"}
+	_, err := e.h.Handle(context.Background(), in)
+	if taskerr.Name(err) != taskerr.InvalidConfig || !strings.Contains(err.Error(), "raise max_records_per_job") {
+		t.Fatalf("err = %v, want InvalidConfig telling to raise max_records_per_job", err)
+	}
+}

@@ -1,6 +1,8 @@
 package preprocess
 
 import (
+	"github.com/bbo-dev/bbo/internal/config"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,6 +26,7 @@ type jobSink struct {
 	api    s3io.API
 	bucket string
 	prefix string
+	perJob int          // max_records_per_job, for messages
 	open   []*jobWriter // jobs not yet closed, for abort
 }
 
@@ -37,6 +40,11 @@ func (s *jobSink) parquetURI(i int) s3io.URI {
 
 // Open starts job i.
 func (s *jobSink) Open(i int) (batchio.JobWriter[requests.Row], error) {
+	if i >= config.MaxJobsPerExecution {
+		return nil, taskerr.New(taskerr.InvalidConfig,
+			"the input needs more than %d jobs of max_records_per_job=%d records; one execution runs at most %d jobs (Step Functions' 256 KB state limit): raise max_records_per_job (Bedrock allows up to %d, i.e. %d records per execution) or split the input",
+			config.MaxJobsPerExecution, s.perJob, config.MaxJobsPerExecution, config.MaxRecordsPerJob, config.MaxJobsPerExecution*config.MaxRecordsPerJob)
+	}
 	w := &jobWriter{
 		sink:  s,
 		json:  s3io.Create(s.ctx, s.api, s.jsonURI(i), "application/jsonl"),
