@@ -20,6 +20,7 @@ const (
 	CtxDestroyData        = "destroyData"
 	CtxMaxRecordsPerJob   = "maxRecordsPerJob"
 	CtxHFEndpoint         = "hfEndpoint"
+	CtxHFTokenSecretName  = "hfTokenSecretName"
 	CtxLogLevel           = "logLevel"
 	CtxStackName          = "stackName"
 )
@@ -73,7 +74,7 @@ func PropsFromContext(get func(key string) any) (Props, error) {
 	strs := []struct {
 		key string
 		dst *string
-	}{{CtxHFEndpoint, &p.HFEndpoint}, {CtxLogLevel, &p.LogLevel}}
+	}{{CtxHFEndpoint, &p.HFEndpoint}, {CtxHFTokenSecretName, &p.HFTokenSecretName}, {CtxLogLevel, &p.LogLevel}}
 	for _, f := range strs {
 		switch v := get(f.key).(type) {
 		case nil:
@@ -82,6 +83,9 @@ func PropsFromContext(get func(key string) any) (Props, error) {
 		default:
 			errs = append(errs, fmt.Sprintf("context %s: %v is not a string", f.key, v))
 		}
+	}
+	if err := checkSecretName(p.HFTokenSecretName); err != nil {
+		errs = append(errs, fmt.Sprintf("context %s %q: %v", CtxHFTokenSecretName, p.HFTokenSecretName, err))
 	}
 	if p.MaxConcurrentJobs < 0 {
 		errs = append(errs, fmt.Sprintf("context %s: %d must be at least 1", CtxMaxJobs, p.MaxConcurrentJobs))
@@ -169,6 +173,28 @@ func ctxStrings(v any, dst *[]string) error {
 		*dst = out
 	default:
 		return fmt.Errorf("%v (%T) is not a list of strings", v, v)
+	}
+	return nil
+}
+
+// checkSecretName accepts "" (no secret) or a Secrets Manager secret name:
+// at most 512 of the characters A-Z a-z 0-9 / _ + = . @ -.
+func checkSecretName(name string) error {
+	if name == "" {
+		return nil
+	}
+	if strings.HasPrefix(name, "arn:") {
+		return fmt.Errorf("give the secret's name, not its ARN (the stack builds the ARN in its own account and region)")
+	}
+	if len(name) > 512 {
+		return fmt.Errorf("%d characters: a secret name has at most 512", len(name))
+	}
+	for _, c := range name {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.ContainsRune("/_+=.@-", c):
+		default:
+			return fmt.Errorf("%q is not allowed in a secret name (only letters, digits and / _ + = . @ -)", c)
+		}
 	}
 	return nil
 }

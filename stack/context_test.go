@@ -32,6 +32,13 @@ func TestPropsFromContext(t *testing.T) {
 		{"input prefix gets a slash", map[string]any{stack.CtxInputPrefixes: []any{"uploads"}}, func(p stack.Props) bool {
 			return reflect.DeepEqual(p.InputPrefixes, []string{"uploads/"})
 		}, ""},
+		{"token secret name", map[string]any{stack.CtxHFTokenSecretName: "bbo/hf-token"}, func(p stack.Props) bool {
+			return p.HFTokenSecretName == "bbo/hf-token"
+		}, ""},
+		{"no token secret by default", map[string]any{}, func(p stack.Props) bool { return p.HFTokenSecretName == "" }, ""},
+		{"token secret ARN", map[string]any{stack.CtxHFTokenSecretName: "arn:aws:secretsmanager:us-east-1:123456789012:secret:hf-AbCdEf"}, nil, "give the secret's name, not its ARN"},
+		{"token secret bad character", map[string]any{stack.CtxHFTokenSecretName: "hf token"}, nil, `hfTokenSecretName "hf token": ' ' is not allowed`},
+		{"token secret not a string", map[string]any{stack.CtxHFTokenSecretName: true}, nil, "hfTokenSecretName: true is not a string"},
 		{"fractional number", map[string]any{stack.CtxMaxJobs: 2.5}, nil, "maxSubmittedAndInProgressJobs: 2.5 is not a whole number"},
 		{"bad string number", map[string]any{stack.CtxJobTimeoutHours: "a day"}, nil, `bedrockBatchInferenceTimeoutHours: "a day" is not a whole number`},
 		{"timeout above Bedrock's maximum", map[string]any{stack.CtxJobTimeoutHours: 200.0}, nil, "exceeds Bedrock's maximum of 168 hours"},

@@ -183,3 +183,25 @@ func TestTopicKey(t *testing.T) {
 		}
 	}
 }
+
+// TestNoTokenSecretByDefault: without hfTokenSecretName no Lambda learns of
+// a secret and no role may read one (TestNonDefaultProps covers the grant).
+func TestNoTokenSecretByDefault(t *testing.T) {
+	s := synth(t)
+	for _, st := range statements(s.json) {
+		for _, a := range st.strings("Action") {
+			if strings.HasPrefix(a, "secretsmanager:") {
+				t.Errorf("%s grants %s without hfTokenSecretName", st.resource, a)
+			}
+		}
+	}
+	raw, err := jsonMarshal(s.json)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"HF_TOKEN_SECRET_ARN", "HF_TOKEN\"", "secretsmanager"} {
+		if strings.Contains(string(raw), bad) {
+			t.Errorf("default template mentions %s", bad)
+		}
+	}
+}

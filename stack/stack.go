@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
@@ -67,6 +68,7 @@ const (
 	EnvSNSTopicArn      = "SNS_TOPIC_ARN"
 	EnvMaxRecordsPerJob = "MAX_RECORDS_PER_JOB"
 	EnvHFEndpoint       = "HF_ENDPOINT"
+	EnvHFTokenSecretArn = "HF_TOKEN_SECRET_ARN"
 	EnvLogLevel         = "LOG_LEVEL"
 )
 
@@ -133,6 +135,11 @@ type Props struct {
 	MaxRecordsPerJob int
 	// HFEndpoint is the Hugging Face Hub URL (default https://huggingface.co).
 	HFEndpoint string
+	// HFTokenSecretName, when set, names an existing Secrets Manager secret
+	// in the stack's account and region that holds the Hub token for gated
+	// datasets: preprocess gets its ARN as HF_TOKEN_SECRET_ARN and may read
+	// that one secret. Empty means no token.
+	HFTokenSecretName string
 	// LogLevel is LOG_LEVEL for every Lambda (default INFO).
 	LogLevel string
 }
@@ -229,6 +236,7 @@ type builder struct {
 	table     awsdynamodb.Table
 	bedrock   awsiam.Role
 	topicRes  awssns.Topic
+	hfToken   awssecretsmanager.ISecret // nil without Props.HFTokenSecretName
 	fns       map[string]awslambda.Function
 	roles     map[string]awsiam.Role
 	single    awsstepfunctions.StateMachine
@@ -460,6 +468,13 @@ func (b *builder) lambdas() {
 	if b.p.JobTimeoutHours <= 0 {
 		env[StartJob][EnvJobTimeoutHours] = "-1" // unset: Bedrock's default
 	}
+	if b.p.HFTokenSecretName != "" {
+		// The token stays in Secrets Manager: the Lambda gets only the ARN
+		// (without the random suffix, which Secrets Manager resolves) and
+		// reads the value at cold start.
+		b.hfToken = awssecretsmanager.Secret_FromSecretNameV2(b.st, jsii.String("HFTokenSecret"), jsii.String(b.p.HFTokenSecretName))
+		env[Preprocess][EnvHFTokenSecretArn] = *b.hfToken.SecretArn()
+	}
 	if b.p.MaxRecordsPerJob > 0 {
 		env[Preprocess][EnvMaxRecordsPerJob] = fmt.Sprint(b.p.MaxRecordsPerJob)
 		env[Transform][EnvMaxRecordsPerJob] = fmt.Sprint(b.p.MaxRecordsPerJob)
@@ -529,6 +544,11 @@ func (b *builder) grants() {
 		write: []string{PrefixHF, PrefixBatchInputJSON, PrefixBatchInputPq, PrefixBatchErrors},
 		list:  inputs,
 	})
+	if b.hfToken != nil {
+		// Scoped to the secret's ARN plus the -?????? suffix Secrets
+		// Manager appends to every name.
+		b.hfToken.GrantRead(b.roles[Preprocess], nil)
+	}
 	b.s3Access(b.roles[Validate], access{read: inputs, list: inputs})
 	b.s3Access(b.roles[Postprocess], access{
 		read:  []string{PrefixBatchOutJSON, PrefixBatchInputPq},

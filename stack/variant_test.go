@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/bbo-dev/bbo/stack"
 )
@@ -37,7 +38,9 @@ func TestNonDefaultProps(t *testing.T) {
 		MaxRecordsPerJob:           5000,
 		HFEndpoint:                 "https://hf-mirror.example",
 		LogLevel:                   "DEBUG",
+		HFTokenSecretName:          "bbo/hf-token",
 	})
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(nil), nil)
 	raw, err := json.Marshal(assertions.Template_FromStack(st, nil).ToJSON())
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +112,57 @@ func TestNonDefaultProps(t *testing.T) {
 			return
 		}
 		t.Error("no Variant-batch-orchestrator state machine")
+	})
+	t.Run("token secret ARN reaches preprocess only", func(t *testing.T) {
+		want := "arn:aws:secretsmanager:eu-west-1:" + testAccount + ":secret:bbo/hf-token"
+		n := 0
+		for id, f := range resourcesOfType(tpl, "AWS::Lambda::Function") {
+			p := render(f["Properties"]).(map[string]any)
+			vars := p["Environment"].(map[string]any)["Variables"].(map[string]any)
+			got, ok := vars[stack.EnvHFTokenSecretArn]
+			if !ok {
+				continue
+			}
+			n++
+			if d, _ := p["Description"].(string); !strings.HasPrefix(d, "Reads a dataset") {
+				t.Errorf("function %s (%s) has %s", id, d, stack.EnvHFTokenSecretArn)
+			}
+			if got != want {
+				t.Errorf("%s = %v, want %s", stack.EnvHFTokenSecretArn, got, want)
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d functions have %s, want 1 (preprocess)", n, stack.EnvHFTokenSecretArn)
+		}
+		if strings.Contains(text, "HF_TOKEN\"") {
+			t.Error("the template sets HF_TOKEN itself: the token must stay in Secrets Manager")
+		}
+	})
+	t.Run("preprocess reads only the token secret", func(t *testing.T) {
+		var got []string
+		for _, st := range statements(tpl) {
+			for _, a := range st.strings("Action") {
+				if !strings.HasPrefix(a, "secretsmanager:") {
+					continue
+				}
+				if !strings.HasPrefix(st.resource, "PreprocessRole") {
+					t.Errorf("%s grants %s: only preprocess reads the token", st.resource, a)
+				}
+				if a == "secretsmanager:GetSecretValue" {
+					got = append(got, st.strings("Resource")...)
+				}
+			}
+		}
+		want := []string{"arn:aws:secretsmanager:eu-west-1:" + testAccount + ":secret:bbo/hf-token-??????"}
+		if !slices.Equal(got, want) {
+			t.Errorf("secretsmanager:GetSecretValue on %v, want %v", got, want)
+		}
+	})
+	t.Run("cdk-nag", func(t *testing.T) {
+		for _, m := range *assertions.Annotations_FromStack(st).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))) {
+			raw, _ := json.Marshal(m)
+			t.Errorf("unsuppressed cdk-nag error: %s", raw)
+		}
 	})
 	t.Run("profile grants", func(t *testing.T) {
 		var got []string

@@ -52,7 +52,7 @@ func New(baseURL, token string, hc *http.Client) *Client {
 
 // FromEnv builds a client from HF_ENDPOINT and HF_TOKEN.
 func FromEnv(getenv func(string) string) *Client {
-	return New(getenv("HF_ENDPOINT"), getenv("HF_TOKEN"), nil)
+	return New(getenv("HF_ENDPOINT"), getenv(EnvToken), nil)
 }
 
 // Endpoint is the base URL the client uses.

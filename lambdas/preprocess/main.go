@@ -3,6 +3,9 @@
 //
 // Environment: BUCKET_NAME (required), HF_ENDPOINT (default
 // https://huggingface.co), HF_TOKEN (optional, never logged),
+// HF_TOKEN_SECRET_ARN (optional: a Secrets Manager secret read once at cold
+// start for the token when HF_TOKEN is not set; see
+// hfdataset.TokenFromSecret for its shape),
 // MAX_RECORDS_PER_JOB (default job size), BBO_MIN_RECORDS_PER_JOB (lowers
 // Bedrock's 100-record minimum; for local emulators only), LOG_LEVEL.
 package main
@@ -14,8 +17,10 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/bbo-dev/bbo/internal/awsenv"
+	"github.com/bbo-dev/bbo/internal/hfdataset"
 	"github.com/bbo-dev/bbo/internal/lambdaerr"
 	"github.com/bbo-dev/bbo/internal/preprocess"
 	"github.com/bbo-dev/bbo/internal/taskerr"
@@ -33,7 +38,14 @@ func main() {
 		log.Error("start", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	h, err := preprocess.FromEnv(awsenv.S3(cfg), os.Getenv, log)
+	// The token is read once here, not per invocation: a rotated secret
+	// reaches new execution environments only.
+	getenv, err := hfdataset.WithSecretToken(ctx, secretsmanager.NewFromConfig(cfg), os.Getenv)
+	if err != nil {
+		log.Error("start", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	h, err := preprocess.FromEnv(awsenv.S3(cfg), getenv, log)
 	if err != nil {
 		log.Error("start", slog.String("error", err.Error()))
 		os.Exit(1)
