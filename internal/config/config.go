@@ -36,11 +36,12 @@ const (
 	// MaxRecordsPerJob is Bedrock's maximum number of records per batch job.
 	MaxRecordsPerJob = 50000
 	// MaxJobsPerExecution is the most Bedrock jobs one single-stage
-	// execution runs. The job list and each job's result travel through the
-	// state machine, whose state data Step Functions caps at 256 KB (about
-	// 1 KB per job); 200 keeps a safe margin. With up to 50,000 records per
-	// job that is 10,000,000 records per execution.
-	MaxJobsPerExecution = 200
+	// execution runs. The job list (up to about 620 bytes a job with the
+	// longest prefix) travels through the state machine, whose state data
+	// Step Functions caps at 256 KB; 300 jobs keep a margin of a quarter.
+	// With up to 50,000 records per job that is 15,000,000 records per
+	// execution.
+	MaxJobsPerExecution = 300
 	// MaxJobNamePrefixLen keeps generated job names (prefix +
 	// "-part-NNNN-" + 6 characters) within Bedrock's 63-character limit.
 	MaxJobNamePrefixLen = 40

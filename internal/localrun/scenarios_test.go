@@ -347,18 +347,32 @@ func TestRoundTrip200k(t *testing.T) {
 	}
 }
 
-// The most jobs one execution runs (200) fit Step Functions' 256 KB state
-// limit, which the interpreter enforces; one more is refused up front.
+// The most jobs one execution runs fit Step Functions' 256 KB state limit,
+// which the interpreter enforces, even with the longest job_name_prefix;
+// one more is refused up front.
 func TestMaxJobsWithinStateLimit(t *testing.T) {
-	e := startWith(t, Options{MaxConcurrentJobs: 20})
+	var largest atomic.Int64
+	e := startWith(t, Options{MaxConcurrentJobs: 50, Observer: func(ev asl.Event) {
+		if n := int64(len(ev.Output)); n > largest.Load() {
+			largest.Store(n)
+		}
+	}})
 	topicsCSV(t, e, config.MaxJobsPerExecution)
-	res := runNamed(t, e, "many-jobs-with-a-long-execution-name-to-make-payloads-large", fmt.Sprintf(jokes, 1))
+	longest := strings.Repeat("p", config.MaxJobNamePrefixLen)
+	cfg := strings.Replace(fmt.Sprintf(jokes, 1), `"job_name_prefix":"jokes"`, `"job_name_prefix":"`+longest+`"`, 1)
+	res := runNamed(t, e, "many-jobs-with-a-long-execution-name-to-make-payloads-large", cfg)
 	if res.Status != asl.StatusSucceeded {
 		t.Fatalf("status %s: %s %s", res.Status, res.Error, res.Cause)
 	}
 	if o := decodeOut(t, res); len(o.OutputPaths) != config.MaxJobsPerExecution {
 		t.Fatalf("%d outputs, want %d", len(o.OutputPaths), config.MaxJobsPerExecution)
 	}
+	// AWS bucket names are up to 8 characters longer than the local one in
+	// each of a job's three URIs; keep room for that and more.
+	if n := largest.Load(); n > asl.MaxPayloadBytes*9/10 {
+		t.Fatalf("largest state data %d bytes: less than 10%% headroom under %d", n, asl.MaxPayloadBytes)
+	}
+	t.Logf("largest state data: %d bytes of %d", largest.Load(), asl.MaxPayloadBytes)
 	topicsCSV(t, e, config.MaxJobsPerExecution+1)
 	res = runNamed(t, e, "too-many", fmt.Sprintf(jokes, 1))
 	if res.Status != asl.StatusFailed || res.Error != "InvalidConfig" || !strings.Contains(res.Cause, "raise max_records_per_job") {
