@@ -13,12 +13,12 @@ import (
 
 	"github.com/bbo-dev/bbo/internal/awsenv"
 	"github.com/bbo-dev/bbo/internal/lambdaerr"
+	"github.com/bbo-dev/bbo/internal/lambdalog"
 	"github.com/bbo-dev/bbo/internal/notify"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: logLevel()}))
-	slog.SetDefault(log)
+	log := lambdalog.New()
 	topic := os.Getenv("SNS_TOPIC_ARN")
 	if topic == "" {
 		log.Error("cannot start: SNS_TOPIC_ARN is not set")
@@ -46,12 +46,4 @@ func main() {
 			slog.String("message_id", out.MessageID), slog.Int("links", len(out.Links)))
 		return out, nil
 	})
-}
-
-func logLevel() slog.Level {
-	var l slog.Level
-	if l.UnmarshalText([]byte(os.Getenv("LOG_LEVEL"))) != nil {
-		return slog.LevelInfo
-	}
-	return l
 }

@@ -12,13 +12,13 @@ import (
 	"github.com/bbo-dev/bbo/internal/awsenv"
 	"github.com/bbo-dev/bbo/internal/jobspec"
 	"github.com/bbo-dev/bbo/internal/lambdaerr"
+	"github.com/bbo-dev/bbo/internal/lambdalog"
 	"github.com/bbo-dev/bbo/internal/postprocess"
 	"github.com/bbo-dev/bbo/prompts"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: logLevel()}))
-	slog.SetDefault(log)
+	log := lambdalog.New()
 	cfg, err := awsenv.Load(context.Background())
 	if err != nil {
 		log.Error("cannot start", slog.String("error", err.Error()))
@@ -32,12 +32,4 @@ func main() {
 		}
 		return out, lambdaerr.Convert(err)
 	})
-}
-
-func logLevel() slog.Level {
-	var l slog.Level
-	if l.UnmarshalText([]byte(os.Getenv("LOG_LEVEL"))) != nil {
-		return slog.LevelInfo
-	}
-	return l
 }

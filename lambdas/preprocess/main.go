@@ -22,15 +22,13 @@ import (
 	"github.com/bbo-dev/bbo/internal/awsenv"
 	"github.com/bbo-dev/bbo/internal/hfdataset"
 	"github.com/bbo-dev/bbo/internal/lambdaerr"
+	"github.com/bbo-dev/bbo/internal/lambdalog"
 	"github.com/bbo-dev/bbo/internal/preprocess"
 	"github.com/bbo-dev/bbo/internal/taskerr"
 )
 
 func main() {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(os.Getenv("LOG_LEVEL")))
-	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
-	slog.SetDefault(log)
+	log := lambdalog.New()
 
 	ctx := context.Background()
 	cfg, err := awsenv.Load(ctx)

@@ -15,12 +15,13 @@ import (
 	"github.com/bbo-dev/bbo/internal/awsenv"
 	"github.com/bbo-dev/bbo/internal/batchjobs"
 	"github.com/bbo-dev/bbo/internal/lambdaerr"
+	"github.com/bbo-dev/bbo/internal/lambdalog"
 	"github.com/bbo-dev/bbo/internal/taskerr"
 	"github.com/bbo-dev/bbo/internal/tasktokens"
 )
 
 func main() {
-	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
+	lambdalog.New()
 	ctx := context.Background()
 	cfg, err := awsenv.Load(ctx)
 	if err != nil {
