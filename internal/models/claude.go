@@ -89,8 +89,7 @@ func (*claude) ParseModelOutput(b []byte) (Result, error) {
 	var (
 		res        Result
 		hasContent bool
-		nText      int
-		buf        []byte // only when there are several text blocks
+		blocks     textBlocks
 	)
 	err := parseObject(b, "Claude", func(s *scanner, key []byte) error {
 		var err error
@@ -115,14 +114,7 @@ func (*claude) ParseModelOutput(b []byte) (Result, error) {
 					return err
 				})
 				if err == nil && typ == "text" {
-					if nText++; nText == 1 {
-						res.Text = text
-					} else {
-						if nText == 2 {
-							buf = append(buf, res.Text...)
-						}
-						buf = append(buf, text...)
-					}
+					blocks.add(text)
 				}
 				return err
 			})
@@ -155,8 +147,6 @@ func (*claude) ParseModelOutput(b []byte) (Result, error) {
 	if !hasContent {
 		return Result{}, fmt.Errorf("%w: Claude output has no \"content\" array (stop_reason %q)", ErrBadOutput, res.StopReason)
 	}
-	if nText > 1 {
-		res.Text = string(buf)
-	}
+	res.Text = blocks.String()
 	return res, nil
 }

@@ -452,3 +452,31 @@ func parseObject(b []byte, what string, fn func(s *scanner, key []byte) error) e
 	}
 	return nil
 }
+
+// textBlocks concatenates the text blocks of a chat answer without copying
+// in the common case of a single block.
+type textBlocks struct {
+	n     int
+	first string
+	buf   []byte // only when there are several blocks
+}
+
+func (t *textBlocks) add(text string) {
+	t.n++
+	switch t.n {
+	case 1:
+		t.first = text
+		return
+	case 2:
+		t.buf = append(t.buf, t.first...)
+	}
+	t.buf = append(t.buf, text...)
+}
+
+// String is the concatenated text.
+func (t *textBlocks) String() string {
+	if t.n > 1 {
+		return string(t.buf)
+	}
+	return t.first
+}

@@ -77,8 +77,7 @@ func (*nova) ParseModelOutput(b []byte) (Result, error) {
 	var (
 		res                            Result
 		hasOutput, hasMessage, hasList bool
-		nText                          int
-		buf                            []byte
+		blocks                         textBlocks
 	)
 	err := parseObject(b, "Nova", func(s *scanner, key []byte) error {
 		var err error
@@ -104,13 +103,8 @@ func (*nova) ParseModelOutput(b []byte) (Result, error) {
 								return s.skip()
 							}
 							text, err := s.str()
-							if nText++; nText == 1 {
-								res.Text = text
-							} else {
-								if nText == 2 {
-									buf = append(buf, res.Text...)
-								}
-								buf = append(buf, text...)
+							if err == nil {
+								blocks.add(text)
 							}
 							return err
 						})
@@ -150,8 +144,6 @@ func (*nova) ParseModelOutput(b []byte) (Result, error) {
 	case !hasList:
 		return Result{}, fmt.Errorf("%w: Nova output has no \"output.message.content\" array (stopReason %q)", ErrBadOutput, res.StopReason)
 	}
-	if nText > 1 {
-		res.Text = string(buf)
-	}
+	res.Text = blocks.String()
 	return res, nil
 }
