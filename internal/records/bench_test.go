@@ -1,6 +1,8 @@
 package records
 
 import (
+	"github.com/bbo-dev/bbo/internal/memprobe"
+
 	"bytes"
 	"fmt"
 	"io"
@@ -65,33 +67,10 @@ func BenchmarkReadCSVQuoted(b *testing.B) {
 
 // genReader produces a CSV of n rows on the fly, so the benchmark's input
 // takes no memory.
-type genReader struct {
-	n, i int
-	pend []byte
-}
-
-func (g *genReader) Read(p []byte) (int, error) {
-	w := 0
-	for w < len(p) {
-		if len(g.pend) == 0 {
-			if g.i > g.n {
-				break
-			}
-			if g.i == 0 {
-				g.pend = []byte("code,title,description,category\n")
-			} else {
-				g.pend = append(g.pend[:0], csvRow(g.i)...)
-			}
-			g.i++
-		}
-		c := copy(p[w:], g.pend)
-		w += c
-		g.pend = g.pend[c:]
-	}
-	if w == 0 {
-		return 0, io.EOF
-	}
-	return w, nil
+func genReader(n int) io.Reader {
+	return memprobe.Lines("code,title,description,category\n", n, func(dst []byte, i int) []byte {
+		return append(dst, csvRow(i)...)
+	})
 }
 
 // BenchmarkReadCSV1M streams 1,000,000 generated rows and reports the peak
@@ -101,24 +80,22 @@ func BenchmarkReadCSV1M(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(rows * len(csvRow(1))))
 	var peak uint64
-	var ms runtime.MemStats
 	for b.Loop() {
 		runtime.GC()
 		n := 0
-		for _, err := range ReadCSV(&genReader{n: rows}, "gen.csv", ReadOptions{}) {
-			if err != nil {
-				b.Fatal(err)
+		peak = max(peak, memprobe.PeakHeap(func() {
+			for _, err := range ReadCSV(genReader(rows), "gen.csv", ReadOptions{}) {
+				if err != nil {
+					b.Fatal(err)
+				}
+				n++
 			}
-			if n++; n%50_000 == 0 {
-				runtime.ReadMemStats(&ms)
-				peak = max(peak, ms.HeapAlloc)
-			}
-		}
+		}))
 		if n != rows {
 			b.Fatalf("%d rows", n)
 		}
 	}
-	b.ReportMetric(float64(peak)/(1<<20), "peak-MB")
+	b.ReportMetric(memprobe.MB(peak), "peak-MB")
 }
 
 func BenchmarkReadJSONL(b *testing.B) {

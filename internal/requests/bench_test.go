@@ -13,30 +13,14 @@ import (
 	"github.com/bbo-dev/bbo/prompts"
 )
 
-// csvGen streams n CSV rows of about 200 bytes without holding them in
-// memory, so benchmarks measure the pipeline, not a prebuilt buffer.
-type csvGen struct {
-	n, i int
-	buf  []byte
-}
-
 const filler = "a sentence of filler text that pads the row to a realistic length for product data"
 
-func (g *csvGen) Read(p []byte) (int, error) {
-	for len(g.buf) < len(p) && g.i <= g.n {
-		if g.i == 0 {
-			g.buf = append(g.buf, "id,topic,notes\n"...)
-		} else {
-			g.buf = fmt.Appendf(g.buf, "row%08d,topic number %d,\"%s, %s\"\n", g.i, g.i%977, filler, filler[:40])
-		}
-		g.i++
-	}
-	if len(g.buf) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, g.buf)
-	g.buf = g.buf[:copy(g.buf, g.buf[n:])]
-	return n, nil
+// csvGen streams n CSV rows of about 200 bytes without holding them in
+// memory, so benchmarks measure the pipeline, not a prebuilt buffer.
+func csvGen(n int) io.Reader {
+	return memprobe.Lines("id,topic,notes\n", n, func(dst []byte, i int) []byte {
+		return fmt.Appendf(dst, "row%08d,topic number %d,\"%s, %s\"\n", i, i%977, filler, filler[:40])
+	})
 }
 
 // discardJob writes job lines to io.Discard, optionally with the request
@@ -102,7 +86,7 @@ func runPack(b *testing.B, n int, sink batchio.JobSink[Row]) (Summary, uint64) {
 	}
 	var sum Summary
 	peak := memprobe.PeakHeap(func() {
-		sum, err = Pack(context.Background(), records.ReadCSV(&csvGen{n: n}, "gen.csv", records.ReadOptions{}), bld, p,
+		sum, err = Pack(context.Background(), records.ReadCSV(csvGen(n), "gen.csv", records.ReadOptions{}), bld, p,
 			func(err error) error { b.Errorf("record failed: %v", err); return nil })
 	})
 	if err != nil {

@@ -15,25 +15,13 @@ import (
 // outGen streams n Claude output lines shaped like the real ones (text
 // prompt in modelInput, a JSON answer in a text block, usage), in reverse
 // order, without holding them in memory.
-type outGen struct {
-	n, i int
-	buf  []byte
-}
-
-func (g *outGen) Read(p []byte) (int, error) {
-	for len(g.buf) < len(p) && g.i < g.n {
-		id := g.n - 1 - g.i
-		g.buf = fmt.Appendf(g.buf, `{"modelInput":{"anthropic_version":"bedrock-2023-05-31","max_tokens":1024,"messages":[{"role":"user","content":[{"type":"text","text":"Analyze this clothing item and classify it into one of these categories: shorts, shoes, pants, dress, t-shirt. Return JSON with category and confidence. Item %d"}]}]},`+
+func outGen(n int) io.Reader {
+	return memprobe.Lines("", n, func(dst []byte, i int) []byte {
+		id := n - i
+		return fmt.Appendf(dst, `{"modelInput":{"anthropic_version":"bedrock-2023-05-31","max_tokens":1024,"messages":[{"role":"user","content":[{"type":"text","text":"Analyze this clothing item and classify it into one of these categories: shorts, shoes, pants, dress, t-shirt. Return JSON with category and confidence. Item %d"}]}]},`+
 			`"modelOutput":{"id":"msg_bdrk_01FG6eytc1PqvqSz7USxa45i","type":"message","role":"assistant","model":"claude-3-haiku-20240307","content":[{"type":"text","text":"{\n    \"category\": \"t-shirt\",\n    \"confidence\": 0.9\n}"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":457,"output_tokens":25}},`+
 			`"recordId":"rec%08d"}`+"\n", id, id)
-		g.i++
-	}
-	if len(g.buf) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, g.buf)
-	g.buf = g.buf[:copy(g.buf, g.buf[n:])]
-	return n, nil
+	})
 }
 
 func benchRequests(b *testing.B, n int) *Requests {
@@ -56,7 +44,7 @@ func benchRequests(b *testing.B, n int) *Requests {
 
 func runJob(b *testing.B, reqs *Requests, c *Collector, n int) {
 	b.Helper()
-	st, err := Write(io.Discard, reqs, c, batchio.ReadOutput(&outGen{n: n}, "0000.jsonl.out"))
+	st, err := Write(io.Discard, reqs, c, batchio.ReadOutput(outGen(n), "0000.jsonl.out"))
 	if err != nil {
 		b.Fatal(err)
 	}
