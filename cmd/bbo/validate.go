@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/bbo-dev/bbo/internal/config"
+	"github.com/bbo-dev/bbo/internal/models"
 	"github.com/bbo-dev/bbo/internal/validation"
 	"github.com/bbo-dev/bbo/prompts"
 )
@@ -84,7 +85,7 @@ func validateConfig(ctx context.Context, cfg []byte) (*report, error) {
 		r.addErr(err)
 		return r, nil
 	}
-	warn, err := j.Validate(prompts.Default(), validation.Catalogue{})
+	warn, err := j.Validate(prompts.Default(), models.Catalogue{})
 	r.add(validation.SeverityWarning, warn.Problems)
 	if err != nil {
 		r.addErr(err)

@@ -12,13 +12,6 @@ import (
 	"github.com/bbo-dev/bbo/prompts"
 )
 
-// catalogue is the real model registry, as the Lambdas and CLI use it.
-type catalogue struct{}
-
-func (catalogue) Known(id string) bool          { return models.Known(id) }
-func (catalogue) SupportsImages(id string) bool { return models.SupportsImages(id) }
-func (catalogue) IsEmbedding(id string) bool    { return models.IsEmbedding(id) }
-
 // The original sample's configs must validate clean against the real prompt
 // library and model registry, not only against test doubles.
 func TestOriginalConfigsAgainstRealCatalogue(t *testing.T) {
@@ -37,7 +30,7 @@ func TestOriginalConfigsAgainstRealCatalogue(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			warn, err := p.Validate(prompts.Default(), catalogue{})
+			warn, err := p.Validate(prompts.Default(), models.Catalogue{})
 			if err != nil {
 				t.Fatalf("Validate: %v", err)
 			}
@@ -72,7 +65,7 @@ func TestShippedExampleConfigs(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				warn, err = p.Validate(prompts.Default(), catalogue{})
+				warn, err = p.Validate(prompts.Default(), models.Catalogue{})
 				if err != nil {
 					t.Fatalf("Validate: %v", err)
 				}
@@ -81,7 +74,7 @@ func TestShippedExampleConfigs(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				warn, err = r.Validate(prompts.Default(), catalogue{})
+				warn, err = r.Validate(prompts.Default(), models.Catalogue{})
 				if err != nil {
 					t.Fatalf("Validate: %v", err)
 				}
@@ -96,12 +89,12 @@ func TestShippedExampleConfigs(t *testing.T) {
 func TestMaxNumJobsAboveExecutionLimit(t *testing.T) {
 	r := config.JobRequest{S3URI: "s3://b/in.csv", JobNamePrefix: "p", ModelID: "anthropic.claude-3-haiku-20240307-v1:0",
 		PromptID: "joke_about_topic", MaxNumJobs: config.MaxJobsPerExecution + 1}
-	_, err := r.Validate(prompts.Default(), catalogue{})
+	_, err := r.Validate(prompts.Default(), models.Catalogue{})
 	if err == nil || !strings.Contains(err.Error(), "max_num_jobs") || !strings.Contains(err.Error(), "raise max_records_per_job") {
 		t.Fatalf("err = %v", err)
 	}
 	r.MaxNumJobs = config.MaxJobsPerExecution
-	if _, err := r.Validate(prompts.Default(), catalogue{}); err != nil {
+	if _, err := r.Validate(prompts.Default(), models.Catalogue{}); err != nil {
 		t.Fatalf("max_num_jobs at the limit: %v", err)
 	}
 }

@@ -239,3 +239,16 @@ func checkImage(img *Image) error {
 	}
 	return nil
 }
+
+// Catalogue answers questions about model ids from the registry; it is what
+// config validation takes as its config.Models.
+type Catalogue struct{}
+
+// Known reports whether a processor handles modelID.
+func (Catalogue) Known(modelID string) bool { return Known(modelID) }
+
+// SupportsImages reports whether modelID takes image input.
+func (Catalogue) SupportsImages(modelID string) bool { return SupportsImages(modelID) }
+
+// IsEmbedding reports whether modelID is an embedding model.
+func (Catalogue) IsEmbedding(modelID string) bool { return IsEmbedding(modelID) }

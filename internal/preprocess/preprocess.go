@@ -156,13 +156,6 @@ func (h *Handler) minRecords() int {
 	return batchio.DefaultMinRecordsPerJob
 }
 
-// catalogue adapts the models registry to config.Models.
-type catalogue struct{}
-
-func (catalogue) Known(id string) bool          { return models.Known(id) }
-func (catalogue) SupportsImages(id string) bool { return models.SupportsImages(id) }
-func (catalogue) IsEmbedding(id string) bool    { return models.IsEmbedding(id) }
-
 // validate normalizes and checks the request; every problem is reported in
 // one InvalidConfig error.
 func (h *Handler) validate(req *config.JobRequest) error {
@@ -170,7 +163,7 @@ func (h *Handler) validate(req *config.JobRequest) error {
 		req.MaxRecordsPerJob = h.DefaultMaxRecordsPerJob
 	}
 	req.Normalize()
-	warns, err := req.Validate(prompts.Default(), catalogue{})
+	warns, err := req.Validate(prompts.Default(), models.Catalogue{})
 	for _, w := range warns.Problems {
 		h.log().Warn("job request note", slog.String("field", w.Field), slog.String("message", w.Message))
 	}

@@ -45,18 +45,6 @@ const (
 	SeverityWarning = "warning"
 )
 
-// Catalogue adapts the model registry (package models) to config.Models.
-type Catalogue struct{}
-
-// Known reports whether models has a processor for modelID.
-func (Catalogue) Known(modelID string) bool { return models.Known(modelID) }
-
-// SupportsImages reports whether modelID takes image input.
-func (Catalogue) SupportsImages(modelID string) bool { return models.SupportsImages(modelID) }
-
-// IsEmbedding reports whether modelID is an embedding model.
-func (Catalogue) IsEmbedding(modelID string) bool { return models.IsEmbedding(modelID) }
-
 // Handle decodes raw strictly as a pipeline configuration and validates it
 // against the default prompt library and the model registry. A bad
 // configuration is a result (Valid false, every problem listed), not an
@@ -72,7 +60,7 @@ func Handle(ctx context.Context, raw json.RawMessage) (Output, error) {
 		out.addErr(err)
 		return out, nil
 	}
-	warn, err := p.Validate(prompts.Default(), Catalogue{})
+	warn, err := p.Validate(prompts.Default(), models.Catalogue{})
 	out.add(SeverityWarning, warn.Problems)
 	if err != nil {
 		out.addErr(err)
