@@ -203,5 +203,11 @@ func (p *Pipeline) ExpiryDays() int {
 	if p.PresignedURLExpiryDays == nil {
 		return DefaultPresignedURLExpiryDays
 	}
-	return min(max(*p.PresignedURLExpiryDays, 1), MaxPresignedURLExpiryDays)
+	return ClampExpiryDays(*p.PresignedURLExpiryDays)
+}
+
+// ClampExpiryDays bounds a link lifetime to 1..MaxPresignedURLExpiryDays
+// days, the range SigV4 presigning allows.
+func ClampExpiryDays(days int) int {
+	return min(max(days, 1), MaxPresignedURLExpiryDays)
 }

@@ -193,7 +193,7 @@ func ExpiryDays(days int) int {
 	if days == 0 {
 		return config.DefaultPresignedURLExpiryDays
 	}
-	return min(max(days, 1), config.MaxPresignedURLExpiryDays)
+	return config.ClampExpiryDays(days)
 }
 
 // Expiry works out when a link signed at now with creds for requested
