@@ -9,12 +9,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/bbo-dev/bbo/internal/jobspec"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bbo-dev/bbo/internal/jobspec"
+	"github.com/bbo-dev/bbo/internal/s3io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrock"
@@ -139,7 +141,7 @@ func checkJob(j JobConfig) error {
 		return taskerr.Wrap(taskerr.InvalidConfig, err)
 	}
 	for _, u := range []string{j.S3URIInput, j.S3URIOutput} {
-		if _, _, err := splitS3URI(u); err != nil {
+		if _, err := s3io.ParseURI(u); err != nil {
 			return taskerr.Wrap(taskerr.InvalidConfig, fmt.Errorf("job %s: %w", j.JobName, err))
 		}
 	}
@@ -242,19 +244,6 @@ func classify(err error) error {
 		}
 	}
 	return taskerr.Wrap(taskerr.Transient, err)
-}
-
-// splitS3URI splits s3://bucket/key.
-func splitS3URI(u string) (bucket, key string, err error) {
-	rest, ok := strings.CutPrefix(u, "s3://")
-	if !ok {
-		return "", "", fmt.Errorf("%q is not an s3:// URI", u)
-	}
-	bucket, key, _ = strings.Cut(rest, "/")
-	if bucket == "" {
-		return "", "", fmt.Errorf("%q has no bucket", u)
-	}
-	return bucket, key, nil
 }
 
 // jobID is the last segment of a job ARN, the folder Bedrock writes the

@@ -16,6 +16,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/bbo-dev/bbo/internal/batchio"
+	"github.com/bbo-dev/bbo/internal/s3io"
 	"github.com/bbo-dev/bbo/internal/taskerr"
 	"github.com/bbo-dev/bbo/internal/tasktokens"
 )
@@ -250,11 +251,11 @@ func (s *Service) readManifest(ctx context.Context, job JobConfig, arn string, l
 	if prefix != "" && prefix[len(prefix)-1] != '/' {
 		prefix += "/"
 	}
-	bucket, key, err := splitS3URI(prefix + jobID(arn) + "/" + batchio.ManifestName)
+	u, err := s3io.ParseURI(prefix + jobID(arn) + "/" + batchio.ManifestName)
 	if err != nil {
 		return nil, taskerr.Wrap(taskerr.InvalidConfig, fmt.Errorf("job %s: s3_uri_output: %w", job.JobName, err))
 	}
-	uri := "s3://" + bucket + "/" + key
+	bucket, key, uri := u.Bucket, u.Key, u.String()
 	obj, err := s.cfg.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
 		var nsk *s3types.NoSuchKey

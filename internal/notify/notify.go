@@ -28,6 +28,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/bbo-dev/bbo/internal/config"
+	"github.com/bbo-dev/bbo/internal/s3io"
 	"github.com/bbo-dev/bbo/internal/taskerr"
 )
 
@@ -236,10 +237,11 @@ func (n *Notifier) links(ctx context.Context, in Input, now time.Time) ([]Link, 
 	links := make([]Link, 0, len(paths))
 	for _, p := range paths {
 		l := Link{S3URI: p}
-		bucket, key, err := parseS3URI(p)
+		u, err := s3io.ParseURI(p)
+		bucket, key := u.Bucket, u.Key
 		switch {
 		case err != nil:
-			l.Note = err.Error()
+			l.Note = err.Error() + ": no link made"
 		case key == "" || strings.HasSuffix(key, "/"):
 			l.Note = "a prefix, not a file: download it with `aws s3 cp --recursive " + p + " .`"
 		case n.Bucket != "" && bucket != n.Bucket:
@@ -256,19 +258,6 @@ func (n *Notifier) links(ctx context.Context, in Input, now time.Time) ([]Link, 
 		links = append(links, l)
 	}
 	return links, nil
-}
-
-// parseS3URI splits s3://bucket/key.
-func parseS3URI(uri string) (bucket, key string, err error) {
-	rest, ok := strings.CutPrefix(uri, "s3://")
-	if !ok {
-		return "", "", fmt.Errorf("not an s3:// URI: no link made")
-	}
-	bucket, key, _ = strings.Cut(rest, "/")
-	if bucket == "" {
-		return "", "", fmt.Errorf("no bucket in the URI: no link made")
-	}
-	return bucket, key, nil
 }
 
 func publishError(topic string, err error) error {
